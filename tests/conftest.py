@@ -1,0 +1,62 @@
+"""Shared fixtures: isolated settings, a seeded tiktoken cache, small and full indexes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from service.llm.tokens import seed_tiktoken_cache
+from service.settings import PROJECT_ROOT, Settings
+
+CORPUS = PROJECT_ROOT / "corpus"
+MINI_FILES = ["framework", "cases/clickstream-analytics.yaml", "reference/patterns-cdc.md"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _tiktoken(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return seed_tiktoken_cache(tmp_path_factory.mktemp("tiktoken"))
+
+
+def make_settings(data_dir: Path, corpus_dir: Path = CORPUS, **kw: object) -> Settings:
+    return Settings(data_dir=data_dir, corpus_dir=corpus_dir, _env_file=None, **kw)  # type: ignore[call-arg]
+
+
+def copy_mini_corpus(dest: Path) -> Path:
+    """A small but real corpus: the framework, one case and one reference note."""
+    for rel in MINI_FILES:
+        src = CORPUS / rel
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, target)
+        else:
+            shutil.copy(src, target)
+    (dest / "cases").mkdir(exist_ok=True)
+    (dest / "reference").mkdir(exist_ok=True)
+    return dest
+
+
+@pytest.fixture
+def mini_settings(tmp_path: Path) -> Settings:
+    corpus = copy_mini_corpus(tmp_path / "corpus")
+    return make_settings(tmp_path / "data", corpus)
+
+
+@pytest.fixture(scope="session")
+def full_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings over the whole bundled corpus, ingested once per test session."""
+    from service.retrieval.ingest import ingest
+
+    settings = make_settings(tmp_path_factory.mktemp("full-index"))
+    ingest(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def full_retriever(full_settings: Settings):  # type: ignore[no-untyped-def]
+    from service.retrieval.index import open_index
+    from service.retrieval.search import Retriever
+
+    return Retriever(open_index(full_settings))
