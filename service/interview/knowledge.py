@@ -1,0 +1,96 @@
+"""What the engine stands on: the corpus, the retriever, the embedder and the graders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from service.corpus.loader import Corpus, load_corpus
+from service.corpus.models import ClarificationFact, RubricItem, StressTest, level_rank
+from service.grading.offline import OfflineGrader
+from service.grading.verdicts import GradeResult
+from service.llm.prompts import PromptLibrary
+from service.retrieval.search import Retriever, tokenize
+from service.settings import Settings
+
+Embed = Callable[[list[str]], np.ndarray]
+FACT_THRESHOLD = 0.55
+
+
+class Grader(Protocol):
+    name: str
+
+    def grade(self, answer: str, items: list[RubricItem],
+              context: dict[str, str] | None = None) -> GradeResult: ...
+
+
+@dataclass
+class Knowledge:
+    corpus: Corpus
+    retriever: Retriever | None
+    embed: Embed
+    prompts: PromptLibrary
+    grader: Grader
+    items: dict[str, RubricItem] = field(default_factory=dict)
+    tests: dict[str, StressTest] = field(default_factory=dict)
+    owners: dict[str, str] = field(default_factory=dict)
+    _fact_vecs: dict[str, tuple[list[ClarificationFact], np.ndarray, list[int]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.items = self.corpus.rubric_items()
+        self.tests = self.corpus.stress_tests()
+        for test in self.tests.values():
+            for item in test.rubric:
+                self.owners[item.id] = test.id
+
+    def in_level(self, item: RubricItem | StressTest, level: str) -> bool:
+        return level_rank(item.min_level) <= level_rank(level)
+
+    def phase_items(self, case_id: str, phase: str, level: str) -> list[RubricItem]:
+        """Framework and case items of a phase expected at this level."""
+        case = self.corpus.case(case_id)
+        pool = list(self.corpus.phase(phase).rubric) + [i for i in case.rubric if i.phase == phase]
+        return [i for i in pool if self.in_level(i, level)]
+
+    def _facts(self, case_id: str) -> tuple[list[ClarificationFact], np.ndarray, list[int]]:
+        if case_id not in self._fact_vecs:
+            facts = self.corpus.case(case_id).clarifications
+            texts, owner = [], []
+            for n, fact in enumerate(facts):
+                texts += list(fact.questions)
+                owner += [n] * len(fact.questions)
+            self._fact_vecs[case_id] = (facts, self.embed(texts), owner)
+        return self._fact_vecs[case_id]
+
+    def match_facts(self, case_id: str, questions: list[str], limit: int = 3) -> list[ClarificationFact]:
+        """Facts whose question forms best match the candidate's questions."""
+        if not questions:
+            return []
+        facts, vecs, owner = self._facts(case_id)
+        sims = self.embed(questions) @ vecs.T
+        chosen: list[ClarificationFact] = []
+        for row, question in zip(sims, questions, strict=True):
+            words = set(tokenize(question))
+            scores = {}
+            for col, fact_n in enumerate(owner):
+                topic_bonus = 0.08 if facts[fact_n].topic in words else 0.0
+                scores[fact_n] = max(scores.get(fact_n, 0.0), float(row[col]) + topic_bonus)
+            best = max(scores, key=lambda n: (scores[n], -n))
+            if scores[best] >= FACT_THRESHOLD and facts[best] not in chosen:
+                chosen.append(facts[best])
+        return chosen[:limit]
+
+
+def build_knowledge(settings: Settings, grader: Grader | None = None, with_retriever: bool = True) -> Knowledge:
+    """Load the corpus and open the index; the offline grader is the default."""
+    from service.llm.prompts import library
+    from service.retrieval.embeddings import embed_minilm
+    from service.retrieval.index import open_index
+
+    corpus = load_corpus(settings.corpus_dir)
+    retriever = Retriever(open_index(settings)) if with_retriever else None
+    return Knowledge(corpus=corpus, retriever=retriever, embed=embed_minilm,
+                     prompts=library(settings.prompts_dir), grader=grader or OfflineGrader(embed_minilm))
