@@ -9,7 +9,7 @@ from service.retrieval.chunking import (
     split_markdown,
 )
 from service.retrieval.ingest import read_pdf
-from tests.pdfgen import write_pdf
+from .pdfgen import write_pdf
 
 from .conftest import CORPUS
 

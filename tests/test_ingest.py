@@ -6,7 +6,7 @@ from service.errors import CorpusError, SearchIndexError
 from service.retrieval.index import open_index
 from service.retrieval.ingest import ingest
 from service.settings import Settings
-from tests.pdfgen import write_pdf
+from .pdfgen import write_pdf
 
 from .conftest import make_settings
 
