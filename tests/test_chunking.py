@@ -9,9 +9,9 @@ from service.retrieval.chunking import (
     split_markdown,
 )
 from service.retrieval.ingest import read_pdf
-from .pdfgen import write_pdf
 
 from .conftest import CORPUS
+from .pdfgen import write_pdf
 
 REQUIRED_META = {"kind", "source", "section", "scenario", "phase", "item_id", "level"}
 

@@ -3,10 +3,10 @@
 import pytest
 
 from service.corpus.models import RubricItem
+from service.errors import ModelError
 from service.grading import text as tx
 from service.grading.judge import LLMJudge, parse_verdicts
 from service.grading.offline import OfflineGrader
-from service.errors import ModelError
 from service.llm.fake import ScriptedChatModel
 from service.llm.prompts import PromptLibrary
 from service.retrieval.embeddings import embed_minilm

@@ -6,9 +6,9 @@ from service.errors import CorpusError, SearchIndexError
 from service.retrieval.index import open_index
 from service.retrieval.ingest import ingest
 from service.settings import Settings
-from .pdfgen import write_pdf
 
 from .conftest import make_settings
+from .pdfgen import write_pdf
 
 
 def _ids(settings: Settings) -> list[str]:

@@ -37,6 +37,7 @@ class Turn(BaseModel):
     retrieved: list[str] = Field(default_factory=list)
     flags: list[str] = Field(default_factory=list)
     model: str = "offline"
+    prompt_version: str = ""
     prompt_tokens: int = 0
     completion_tokens: int = 0
     latency_ms: float = 0.0

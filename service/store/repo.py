@@ -1,0 +1,167 @@
+"""Persistence of sessions, their event log, client messages and grading versions."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.errors import ConflictError, NotFoundError, StoreError
+from service.store.models import ClientMessageRow, EventRow, GradingRow, SessionRow, utcnow
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Repo:
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self.factory = factory
+
+    @contextmanager
+    def tx(self) -> Iterator[Session]:
+        """One transaction; database errors become StoreError (nothing half-written)."""
+        db = self.factory()
+        try:
+            yield db
+            db.commit()
+        except (ConflictError, NotFoundError):
+            db.rollback()
+            raise
+        except IntegrityError:
+            db.rollback()
+            raise
+        except OperationalError as exc:
+            db.rollback()
+            raise StoreError(f"database unavailable: {str(exc.orig)[:200]}") from exc
+        except SQLAlchemyError as exc:
+            db.rollback()
+            raise StoreError(f"database error: {str(exc)[:200]}") from exc
+        finally:
+            db.close()
+
+    # ---- sessions ---------------------------------------------------------------------
+    def create_session(self, case_id: str, level: str, minutes: int, mode: str,
+                       state: dict[str, Any]) -> tuple[str, str]:
+        session_id = "s_" + secrets.token_hex(12)
+        token = secrets.token_urlsafe(32)
+        with self.tx() as db:
+            db.add(SessionRow(id=session_id, token_hash=hash_token(token), case_id=case_id, level=level,
+                              minutes=minutes, mode=mode, status="active", state=state, version=0,
+                              next_seq=1))
+        return session_id, token
+
+    def get(self, session_id: str) -> SessionRow:
+        with self.tx() as db:
+            row = db.get(SessionRow, session_id)
+            if row is None:
+                raise NotFoundError(f"session {session_id} not found")
+            db.expunge(row)
+            return row
+
+    def check_token(self, session_id: str, token: str) -> bool:
+        row = self.get(session_id)
+        return secrets.compare_digest(row.token_hash, hash_token(token or ""))
+
+    def list_sessions(self, limit: int = 100, offset: int = 0) -> list[SessionRow]:
+        with self.tx() as db:
+            rows = db.scalars(select(SessionRow).order_by(SessionRow.created_at.desc())
+                              .limit(limit).offset(offset)).all()
+            for row in rows:
+                db.expunge(row)
+            return list(rows)
+
+    def delete_session(self, session_id: str) -> None:
+        with self.tx() as db:
+            if db.get(SessionRow, session_id) is None:
+                raise NotFoundError(f"session {session_id} not found")
+            for model in (EventRow, ClientMessageRow, GradingRow):
+                db.execute(delete(model).where(model.session_id == session_id))
+            db.execute(delete(SessionRow).where(SessionRow.id == session_id))
+
+    def save_state(self, db: Session, session_id: str, version: int, state: dict[str, Any], status: str) -> int:
+        """Optimistic update: fails with ConflictError when another writer got there first."""
+        result = db.execute(update(SessionRow).where(SessionRow.id == session_id, SessionRow.version == version)
+                            .values(state=state, version=version + 1, status=status, updated_at=utcnow()))
+        if result.rowcount != 1:
+            raise ConflictError(f"session {session_id} changed concurrently")
+        return version + 1
+
+    # ---- events -----------------------------------------------------------------------
+    def append_events(self, db: Session, session_id: str, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Give each event the session's next sequence numbers and store it."""
+        if not events:
+            return []
+        row = db.execute(select(SessionRow.next_seq).where(SessionRow.id == session_id)
+                         .with_for_update()).scalar_one()
+        db.execute(update(SessionRow).where(SessionRow.id == session_id)
+                   .values(next_seq=row + len(events)))
+        out = []
+        for n, ev in enumerate(events):
+            stored = {**ev, "seq": row + n}
+            db.add(EventRow(session_id=session_id, seq=row + n, type=ev["type"], payload=stored))
+            out.append(stored)
+        return out
+
+    def emit(self, session_id: str, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        with self.tx() as db:
+            return self.append_events(db, session_id, events)
+
+    def events_after(self, session_id: str, after: int) -> list[dict[str, Any]]:
+        with self.tx() as db:
+            rows = db.scalars(select(EventRow).where(EventRow.session_id == session_id, EventRow.seq > after)
+                              .order_by(EventRow.seq)).all()
+            return [dict(r.payload) for r in rows]
+
+    def last_seq(self, session_id: str) -> int:
+        with self.tx() as db:
+            return int(db.scalar(select(func.max(EventRow.seq)).where(EventRow.session_id == session_id)) or 0)
+
+    # ---- client messages --------------------------------------------------------------
+    def record_message(self, session_id: str, client_id: str, kind: str, text: str) -> bool:
+        """Store a candidate message durably; False when this client id was seen before."""
+        try:
+            with self.tx() as db:
+                db.add(ClientMessageRow(session_id=session_id, client_id=client_id, type=kind, text=text,
+                                        processed=False))
+            return True
+        except IntegrityError:
+            return False
+
+    def pending_messages(self, session_id: str) -> list[ClientMessageRow]:
+        with self.tx() as db:
+            rows = db.scalars(select(ClientMessageRow).where(ClientMessageRow.session_id == session_id,
+                                                             ClientMessageRow.processed.is_(False))
+                              .order_by(ClientMessageRow.id)).all()
+            for row in rows:
+                db.expunge(row)
+            return list(rows)
+
+    def mark_processed(self, db: Session, session_id: str, client_id: str) -> None:
+        db.execute(update(ClientMessageRow).where(ClientMessageRow.session_id == session_id,
+                                                  ClientMessageRow.client_id == client_id)
+                   .values(processed=True))
+
+    # ---- gradings ---------------------------------------------------------------------
+    def add_grading(self, session_id: str, grader: str, prompt_version: str, scorecard: dict[str, Any],
+                    verdicts: dict[str, Any]) -> int:
+        with self.tx() as db:
+            current = db.scalar(select(func.max(GradingRow.version)).where(GradingRow.session_id == session_id))
+            version = int(current or 0) + 1
+            db.add(GradingRow(session_id=session_id, version=version, grader=grader,
+                              prompt_version=prompt_version, scorecard=scorecard, verdicts=verdicts))
+            return version
+
+    def gradings(self, session_id: str) -> list[GradingRow]:
+        with self.tx() as db:
+            rows = db.scalars(select(GradingRow).where(GradingRow.session_id == session_id)
+                              .order_by(GradingRow.version)).all()
+            for row in rows:
+                db.expunge(row)
+            return list(rows)
