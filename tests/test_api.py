@@ -161,7 +161,7 @@ def test_bad_token_and_unknown_session_close_codes(client: TestClient) -> None:
 
 def test_token_isolation_between_sessions(client: TestClient) -> None:
     a, token_a = create(client)
-    b, token_b = create(client)
+    b, _token_b = create(client)
     assert client.get(f"/v1/sessions/{a}", headers=auth(token_a)).status_code == 200
     assert client.get(f"/v1/sessions/{b}", headers=auth(token_a)).status_code == 401
     assert client.post(f"/v1/sessions/{b}/messages", headers=auth(token_a),

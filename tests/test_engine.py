@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -76,7 +77,7 @@ def test_stress_tests_and_no_repeats(kb: Knowledge, strong_runs: dict[str, Inter
                  ("probe_gap", "stress_test", "challenge_mistake")]
     assert len(questions) == len(set(questions)), "an interviewer question was repeated"
     targets = [t.move.target for t in state.turns if t.move and t.move.target]
-    assert all(a != b for a, b in zip(targets, targets[1:], strict=False)), "same target twice in a row"
+    assert all(a != b for a, b in itertools.pairwise(targets)), "same target twice in a row"
 
 
 @pytest.mark.parametrize("case", CASES)
