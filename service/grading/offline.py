@@ -100,7 +100,7 @@ class OfflineGrader:
         units = [u for u in units_all if not tx.is_injection(u)]
         lists = sum(1 for u in units if tx.is_bare_list(u))
         stuffing = bool(units) and lists / len(units) >= 0.5 and tx.content_ratio(answer) > 0.75
-        windows = [" ".join(units[max(0, n - 1) : n + 2]) for n in range(len(units))]
+        windows = [" ".join(units[max(0, n - 1) : n + 3]) for n in range(len(units))]
         pairs = [" ".join(units[n : n + 2]) for n in range(len(units))]
         vectors = self.embed(units + pairs) if units else np.zeros((0, 1))
         words = sum(len(u.split()) for u in units)

@@ -6,14 +6,15 @@ import re
 
 from service.retrieval.search import tokenize
 
-_SENT_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])|\n+|;\s+|\s+-\s+(?=[A-Z])")
+_SENT_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])|;\s+|\s+-\s+(?=[A-Z])")
 _BULLET = re.compile(r"^\s*([-*•]|\d+[.)])\s+")
 REASON = re.compile(
     r"\b(because|since|so that|so we|so the|which means|that means|to avoid|to ensure|to keep|"
     r"in order to|otherwise|trade-?off|the reason|given that|due to|lets us|let us|allows?|"
     r"enables?|this way|prevents?|avoids?|at the cost of|in exchange|over .{3,40} because|"
     r"matters more|cheaper|faster|simpler|safer|as long as|unless|if we|when we|which keeps|"
-    r"means we|guarantees?|protects?)\b",
+    r"means we|guarantees?|protects?|so|thus|hence|therefore|that way|in case|keeps?|stops?|"
+    r"saves?|costs?|risks?|otherwise|so that|which is why|the point is)\b",
     re.I,
 )
 NEGATION = re.compile(
@@ -35,14 +36,28 @@ _VERB_HINT = re.compile(
 )
 
 
+def paragraphs(answer: str) -> list[str]:
+    """Join wrapped lines; blank lines and bullet items start a new paragraph."""
+    blocks: list[str] = []
+    current: list[str] = []
+    for raw in answer.splitlines():
+        line = raw.strip()
+        if not line or _BULLET.match(line):
+            if current:
+                blocks.append(" ".join(current))
+            current = [_BULLET.sub("", line).strip()] if line else []
+        else:
+            current.append(line)
+    if current:
+        blocks.append(" ".join(current))
+    return [b for b in blocks if b]
+
+
 def sentences(answer: str) -> list[str]:
     """Split an answer into sentence-like units (bullets and semicolons split too)."""
     out: list[str] = []
-    for line in answer.splitlines():
-        line = _BULLET.sub("", line).strip()
-        if not line:
-            continue
-        out += [p.strip() for p in _SENT_SPLIT.split(line) if p and len(p.strip()) > 2]
+    for block in paragraphs(answer):
+        out += [p.strip() for p in _SENT_SPLIT.split(block) if p and len(p.strip()) > 2]
     return out
 
 
@@ -67,7 +82,7 @@ def is_bare_list(text: str) -> bool:
 def negated_near(text: str, cue: str) -> bool:
     """True when a negation appears within five words before the cue."""
     low = text.lower()
-    pos = low.find(cue.lower())
+    pos = low.find(cue.lower()) if cue else -1
     if pos < 0:
         return bool(NEGATION.search(text))
     window = " ".join(low[:pos].split()[-5:])
