@@ -60,7 +60,7 @@ def test_full_interview_over_the_websocket(client: TestClient) -> None:
     session_id, token = create(client)
     with client.websocket_connect(f"/v1/sessions/{session_id}/ws?token={token}") as ws:
         opening = receive_until(ws, "phase")
-        assert opening[0]["type"] == "interviewer_done" and "Today's case" in opening[0]["text"]
+        assert opening[0]["type"] == "interviewer_done" and "Clickstream analytics" in opening[0]["text"]
         ws.send_text(json.dumps({"type": "answer", "client_id": "m1",
                                  "text": "How many events per second at peak, and who reads the dashboards?"}))
         events = receive_until(ws, "grade")

@@ -36,7 +36,7 @@ class End(_Msg):
 
 class Resume(_Msg):
     type: Literal["resume"]
-    last_seq: int = Field(ge=0)
+    last_seq: int = Field(ge=0, le=2_000_000_000)
 
 
 class Ping(_Msg):

@@ -64,7 +64,7 @@ def _info(service: ServiceDep, row: SessionRow) -> SessionInfo:
 
 @router.get("/sessions", response_model=list[SessionInfo], tags=["sessions"])
 def list_sessions(service: ServiceDep, _: AdminDep, limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                  offset: Annotated[int, Query(ge=0)] = 0) -> list[SessionInfo]:
+                  offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> list[SessionInfo]:
     return [_info(service, row) for row in service.repo.list_sessions(limit, offset)]
 
 
@@ -75,7 +75,7 @@ def get_session(service: ServiceDep, session_id: SessionDep) -> SessionInfo:
 
 @router.get("/sessions/{session_id}/events", response_model=Events, tags=["sessions"])
 def get_events(service: ServiceDep, session_id: SessionDep,
-               after: Annotated[int, Query(ge=0)] = 0) -> Events:
+               after: Annotated[int, Query(ge=0, le=2_000_000_000)] = 0) -> Events:
     return Events(events=service.repo.events_after(session_id, after))
 
 

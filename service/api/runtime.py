@@ -33,9 +33,18 @@ class Runtime:
         self.repo = Repo(session_factory(self.engine))
         try:
             self.kb, model = build_runtime(self.settings, llm_client)
-            self.service = SessionService(self.kb, self.repo, model)
+            self.service = SessionService(self.kb, self.repo, model, on_turn=self.observe_turn)
         except MockroundError as exc:
             self.startup_error = str(exc)
+
+    def observe_turn(self, turn: Any) -> None:
+        """Model tokens and latency per interviewer turn, and fallbacks by type."""
+        if turn.model != "offline":
+            self.metrics.inc("mockround_llm_prompt_tokens_total", turn.prompt_tokens)
+            self.metrics.inc("mockround_llm_completion_tokens_total", turn.completion_tokens)
+            self.metrics.observe("mockround_llm_turn_seconds", turn.latency_ms / 1000)
+        if turn.fallback:
+            self.metrics.inc("mockround_errors_total", type="model_fallback")
 
     def require(self) -> SessionService:
         if self.service is None:

@@ -107,7 +107,7 @@ async def authorize(ws: WebSocket, rt: Runtime, session_id: str, token: str) -> 
 
 @router.websocket("/v1/sessions/{session_id}/ws")
 async def session_ws(ws: WebSocket, session_id: str, token: Annotated[str, Query()] = "",
-                     last_seq: Annotated[int, Query(ge=0)] = 0) -> None:
+                     last_seq: Annotated[int, Query(ge=0, le=2_000_000_000)] = 0) -> None:
     rt: Runtime = ws.app.state.runtime
     if not await authorize(ws, rt, session_id, token):
         return

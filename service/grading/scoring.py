@@ -11,6 +11,9 @@ PHASE_WEIGHTS = {"clarify": 0.125, "high_level": 0.225, "deep_dive": 0.45, "cros
 HIRE_CALLS = ("strong no hire", "no hire", "lean no hire", "lean hire", "hire", "strong hire")
 CUTOFFS = (30.0, 45.0, 55.0, 65.0, 80.0)
 STRONG_WEIGHT = 0.5
+# Full marks for a phase at this share of its available key-point value: no candidate covers
+# every rubric item in 45 minutes, and interviewers do not expect it.
+FULL_MARKS_COVERAGE = 0.8
 
 
 class ItemOutcome(BaseModel):
@@ -64,7 +67,7 @@ def ratio(outcomes: list[ItemOutcome]) -> float | None:
     if possible <= 0:
         return None
     earned = sum(o.earned for o in outcomes)
-    return round(max(0.0, min(100.0, 100.0 * earned / possible)), 1)
+    return round(max(0.0, min(100.0, 100.0 * earned / (FULL_MARKS_COVERAGE * possible))), 1)
 
 
 def hire_call(overall: float, level: str, strong_met: int) -> str:

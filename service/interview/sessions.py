@@ -6,7 +6,7 @@ in process memory — any process can continue any session.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -25,11 +25,13 @@ DELTA_FLUSH_CHARS = 48
 
 
 class SessionService:
-    def __init__(self, kb: Knowledge, repo: Repo, model: ChatModel | None = None) -> None:
+    def __init__(self, kb: Knowledge, repo: Repo, model: ChatModel | None = None,
+                 on_turn: Callable[[Turn], None] | None = None) -> None:
         self.kb = kb
         self.repo = repo
         self.model = model
         self.prompt_version = kb.prompts.version()
+        self.on_turn = on_turn
 
     # ---- lifecycle --------------------------------------------------------------------
     def create(self, case_id: str, level: str, minutes: int, mode: str) -> tuple[str, str]:
@@ -84,6 +86,8 @@ class SessionService:
             yield from self.repo.emit(session_id, [self._delta(turn_index, offset, buffer)])
         turn = interview.finish(pending, time.time())
         turn.prompt_version = self.prompt_version
+        if self.on_turn:
+            self.on_turn(turn)
         events = self._after_turn(interview, turn, pending.candidate)
         try:
             with self.repo.tx() as db:
