@@ -53,11 +53,24 @@ def paragraphs(answer: str) -> list[str]:
     return [b for b in blocks if b]
 
 
+_CLAUSE = re.compile(r",\s+(?=(?:and|but|while|whereas|plus|then|and then)\s)")
+CLAUSE_WORDS = 18
+
+
+def clauses(sentence: str) -> list[str]:
+    """Split a long compound sentence at ', and' / ', but' / ', while' boundaries."""
+    if len(sentence.split()) <= CLAUSE_WORDS:
+        return [sentence]
+    return [c.strip() for c in _CLAUSE.split(sentence) if len(c.strip()) > 2]
+
+
 def sentences(answer: str) -> list[str]:
-    """Split an answer into sentence-like units (bullets and semicolons split too)."""
+    """Split an answer into sentence-like units (bullets, semicolons and long clauses split too)."""
     out: list[str] = []
     for block in paragraphs(answer):
-        out += [p.strip() for p in _SENT_SPLIT.split(block) if p and len(p.strip()) > 2]
+        for part in _SENT_SPLIT.split(block):
+            if part and len(part.strip()) > 2:
+                out += clauses(part.strip())
     return out
 
 
