@@ -22,6 +22,19 @@ def check_allowed(name: str) -> None:
         raise ModelRequestsBlocked(f"model requests are disabled (ALLOW_MODEL_REQUESTS), model {name}")
 
 
+def parse_json_object(text: str) -> dict[str, Any]:
+    """Parse a model's JSON reply; anything but a JSON object is a ModelError."""
+    import json
+
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"model returned invalid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ModelError("model returned JSON that is not an object")
+    return data
+
+
 @dataclass
 class Message:
     role: str  # system | user | assistant

@@ -9,7 +9,7 @@ from typing import Any
 
 from service.errors import ModelError
 from service.llm.accounting import usage_for
-from service.llm.base import Message, Usage
+from service.llm.base import Message, Usage, parse_json_object
 
 
 class ScriptedChatModel:
@@ -42,10 +42,4 @@ class ScriptedChatModel:
         item = self._next(messages)
         raw = item if isinstance(item, str) else json.dumps(item)
         self.last_usage = usage_for(self.name, messages, raw, {})
-        try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ModelError(f"model returned invalid JSON: {exc}") from exc
-        if not isinstance(data, dict):
-            raise ModelError("model returned JSON that is not an object")
-        return data
+        return parse_json_object(raw)

