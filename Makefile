@@ -29,10 +29,10 @@ run: ingest
 	$(BIN)/mockround serve
 
 lint: install-dev
-	$(BIN)/ruff check service tests benchmarks
+	$(BIN)/ruff check service tests
 
 test: install-dev
-	$(BIN)/ruff check service tests benchmarks
+	$(BIN)/ruff check service tests
 	$(BIN)/pytest
 
 clean:
