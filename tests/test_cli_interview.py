@@ -51,3 +51,27 @@ def test_grade_one_answer(cli_env: Settings, tmp_path: Path) -> None:
 def test_unknown_case_fails_cleanly(cli_env: Settings) -> None:
     result = runner.invoke(app, ["interview", "--case", "nope", "--script", str(PERSONA)])
     assert result.exit_code == 2 and "unknown case" in result.output
+
+
+def test_replay_and_regrade_a_stored_session(cli_env: Settings) -> None:
+    from service.interview.factory import runtime
+    from service.interview.sessions import SessionService
+    from service.store.db import make_engine, migrate, session_factory
+    from service.store.repo import Repo
+
+    settings = get_settings()
+    engine = make_engine(settings.db_url)
+    migrate(engine)
+    kb, _ = runtime(settings)
+    service = SessionService(kb, Repo(session_factory(engine)))
+    session_id, _ = service.create("customer-360", "senior", 20, "practice")
+    list(service.submit(session_id, "answer", "1", "How many customer profiles are there, and which systems feed them?"))
+    list(service.submit(session_id, "end", "2"))
+    md = runner.invoke(app, ["replay", session_id])
+    assert md.exit_code == 0 and md.output.startswith("# Mock interview") and "How many customer profiles" in md.output
+    js = runner.invoke(app, ["replay", session_id, "--format", "json"])
+    assert json.loads(js.output)["turns"][1]["role"] == "candidate"
+    regraded = runner.invoke(app, ["regrade", session_id, "--json"])
+    assert regraded.exit_code == 0 and json.loads(regraded.output)["version"] == 2
+    missing = runner.invoke(app, ["replay", "s_missing"])
+    assert missing.exit_code == 2 and "not found" in missing.output
