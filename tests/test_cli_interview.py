@@ -65,7 +65,8 @@ def test_replay_and_regrade_a_stored_session(cli_env: Settings) -> None:
     kb, _ = runtime(settings)
     service = SessionService(kb, Repo(session_factory(engine)))
     session_id, _ = service.create("customer-360", "senior", 20, "practice")
-    list(service.submit(session_id, "answer", "1", "How many customer profiles are there, and which systems feed them?"))
+    question = "How many customer profiles are there, and which systems feed them?"
+    list(service.submit(session_id, "answer", "1", question))
     list(service.submit(session_id, "end", "2"))
     md = runner.invoke(app, ["replay", session_id])
     assert md.exit_code == 0 and md.output.startswith("# Mock interview") and "How many customer profiles" in md.output
