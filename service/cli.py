@@ -125,12 +125,13 @@ def serve(
 
 def _register() -> None:
     from service.cli_interview import grade_cmd, interview_cmd
-    from service.cli_sessions import regrade_cmd, replay_cmd
+    from service.cli_sessions import eval_cmd, regrade_cmd, replay_cmd
 
     app.command("interview")(interview_cmd)
     app.command("grade")(grade_cmd)
     app.command("replay")(replay_cmd)
     app.command("regrade")(regrade_cmd)
+    app.command("eval")(eval_cmd)
 
 
 _register()

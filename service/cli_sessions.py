@@ -73,3 +73,28 @@ def regrade_cmd(session: Annotated[str, typer.Argument(help="Session id")],
         console.print(f"  + {item}")
     for item in d["no_longer_met"]:
         console.print(f"  - {item}")
+
+
+def eval_cmd(
+    suite: Annotated[list[str] | None, typer.Option("--suite", help="retrieval | grading (repeatable)")] = None,
+    out: Annotated[str | None, typer.Option("--out", help="Write report.json and report.md here")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+) -> None:
+    """Run the offline evaluation suites (labelled data in evals/)."""
+    from pathlib import Path
+
+    from service.cli import bootstrap, fail
+    from service.evals.runner import SUITES, markdown, run
+    from service.interview.factory import runtime
+
+    chosen = suite or list(SUITES)
+    unknown = [s for s in chosen if s not in SUITES]
+    if unknown:
+        raise typer.BadParameter(f"unknown suite(s) {unknown}; choose from {', '.join(SUITES)}")
+    try:
+        bootstrap()
+        kb, _ = runtime(get_settings())
+        report = run(kb, chosen, Path(out) if out else None)
+    except MockroundError as exc:
+        raise fail(exc) from exc
+    sys.stdout.write(json.dumps(report, indent=2) + "\n" if as_json else markdown(report))
