@@ -106,7 +106,8 @@ def grade_rows(grader: Grader, corpus: Corpus, rows: Rows) -> list[dict[str, Any
     return out
 
 
-def item_stats(graded: list[dict[str, Any]], gold: Callable[[LabelledAnswer], set[str]] | None = None) -> dict[str, float]:
+def item_stats(graded: list[dict[str, Any]],
+               gold: Callable[[LabelledAnswer], set[str]] | None = None) -> dict[str, float]:
     gold = gold or (lambda a: set(a.met))
     pred, truth = [], []
     for g in graded:
@@ -127,7 +128,8 @@ def item_stats(graded: list[dict[str, Any]], gold: Callable[[LabelledAnswer], se
 def band_stats(graded: list[dict[str, Any]], cuts: list[float]) -> dict[str, float]:
     pred = [to_band(g["value"], cuts) for g in graded]
     gold = [g["answer"].band for g in graded]
-    return {"band_qwk": qwk(gold, pred), "band_spearman": spearman([float(b) for b in gold], [g["value"] for g in graded])}
+    values = [g["value"] for g in graded]
+    return {"band_qwk": qwk(gold, pred), "band_spearman": spearman([float(b) for b in gold], values)}
 
 
 def bootstrap(graded: list[dict[str, Any]], cuts: list[float], n: int = 300, seed: int = 7) -> dict[str, list[float]]:

@@ -62,7 +62,8 @@ def grading_suite(kb: Knowledge, root: Path = EVALS) -> dict[str, Any]:
         cuts = fit_cuts([g["value"] for g in dev_graded], [g["answer"].band for g in dev_graded])
         result: dict[str, Any] = {"band_cuts": cuts}
         for split in ("dev", "test"):
-            graded = dev_graded if split == "dev" else grade_rows(grader, corpus, [r for r in rows if r[1].split == split])
+            subset = [r for r in rows if r[1].split == split]
+            graded = dev_graded if split == "dev" else grade_rows(grader, corpus, subset)
             result[split] = {**item_stats(graded), **band_stats(graded, cuts), **bootstrap(graded, cuts),
                              "per_phase": per_phase(graded), "n": len(graded)}
             if name == "grader" and split == "test":
@@ -77,7 +78,8 @@ def markdown(report: dict[str, Any]) -> str:
     if "retrieval" in report:
         r = report["retrieval"]
         lines += ["## Retrieval", "", f"{r['queries']} labelled queries.", "",
-                  "| split | system | recall@3 | recall@5 | recall@10 | MRR | nDCG@10 |", "| --- | --- | --- | --- | --- | --- | --- |"]
+                  "| split | system | recall@3 | recall@5 | recall@10 | MRR | nDCG@10 |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
         for split in ("dev", "test"):
             for system in ("hybrid", "baseline"):
                 m = r[split][system]
@@ -92,7 +94,8 @@ def markdown(report: dict[str, Any]) -> str:
         for split in ("dev", "test"):
             for name in ("grader", "baseline"):
                 m = g[name][split]
-                lines.append(f"| {split} | {name} | {m['macro_f1']} ({m['macro_f1_ci95'][0]}–{m['macro_f1_ci95'][1]}) | "
+                f1_ci = f"{m['macro_f1_ci95'][0]}–{m['macro_f1_ci95'][1]}"
+                lines.append(f"| {split} | {name} | {m['macro_f1']} ({f1_ci}) | "
                              f"{m['precision_met']} | {m['recall_met']} | {m['met_rate_bias']} | {m['band_qwk']} "
                              f"({m['band_qwk_ci95'][0]}–{m['band_qwk_ci95'][1]}) | {m['band_spearman']} |")
         lines += ["", "Per phase (test, grader macro-F1): " + ", ".join(
