@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from service.evals.conversations import conversations_suite, cost_suite
 from service.evals.grading_data import load_grading
 from service.evals.grading_suite import (
     KeywordBaseline,
@@ -27,7 +28,7 @@ from service.retrieval.embeddings import embed_minilm
 from service.settings import PROJECT_ROOT
 
 EVALS = PROJECT_ROOT / "evals"
-SUITES = ("retrieval", "grading")
+SUITES = ("retrieval", "grading", "conversations", "cost")
 
 
 def _round(obj: Any) -> Any:
@@ -108,7 +109,30 @@ def markdown(report: dict[str, Any]) -> str:
                   "| --- | --- | --- | --- | --- | --- |"]
         lines += [f"| {w['answer']} | {w['style']} | {w['phase']} | {w['errors']} | {', '.join(w['false_met'])} | "
                   f"{', '.join(w['missed'])} |" for w in g["grader"]["worst"]]
+    lines += conversation_lines(report)
     return "\n".join(lines) + "\n"
+
+
+def conversation_lines(report: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    if "conversations" in report:
+        c = report["conversations"]
+        lines += ["", "## Conversations", "", "| case | persona | overall | hire call | checks failed |",
+                  "| --- | --- | --- | --- | --- |"]
+        for r in c["runs"]:
+            bad = [k for k, ok in r["checks"].items() if not ok]
+            failed = ", ".join(bad) or "—"
+            lines.append(f"| {r['case']} | {r['persona']} | {r['overall']} | {r['hire_call']} | {failed} |")
+        lines += ["", f"Hire ordering strong > average > weak: {c['hire_ordering']}",
+                  f"Injection score delta (injected − honest): {c['injection_delta']}",
+                  f"All checks passed: {c['passed']}" + ("" if c["passed"] else f" — {c['failed_checks']}")]
+    if "cost" in report:
+        k = report["cost"]
+        lines += ["", "## Cost", "",
+                  f"{k['turns']} answers: prompt tokens per turn grew ×{k['bounded_growth_5_to_last']} from turn 5 to "
+                  f"the last (full-history baseline ×{k['full_growth_5_to_last']}); session prompt tokens "
+                  f"{k['session_prompt_tokens']} vs {k['session_full_history_tokens']} with full history."]
+    return lines
 
 
 def run(kb: Knowledge, suites: list[str], out: Path | None) -> dict[str, Any]:
@@ -118,6 +142,10 @@ def run(kb: Knowledge, suites: list[str], out: Path | None) -> dict[str, Any]:
         report["retrieval"] = retrieval_suite(kb)
     if "grading" in suites:
         report["grading"] = grading_suite(kb)
+    if "conversations" in suites:
+        report["conversations"] = conversations_suite(kb, EVALS)
+    if "cost" in suites:
+        report["cost"] = cost_suite(kb)
     report["seconds"] = time.perf_counter() - started
     report = _round(report)
     if out:

@@ -82,6 +82,11 @@ def is_injection(text: str) -> bool:
     return bool(INJECTION.search(text))
 
 
+def without_injection(text: str) -> str:
+    """The text minus sentences that try to instruct the grader or interviewer."""
+    return " ".join(u for u in sentences(text) if not is_injection(u))
+
+
 def is_bare_list(text: str) -> bool:
     """A comma/slash separated run of terms with no reasoning: 'Kafka, Spark, S3, Airflow'."""
     parts = [p.strip() for p in re.split(r"[,/|+]|\band\b", text) if p.strip()]

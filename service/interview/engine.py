@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from service.corpus.models import RubricItem
 from service.errors import InvalidInputError
+from service.grading.text import without_injection
 from service.grading.verdicts import GradeResult
 from service.interview.knowledge import Knowledge
 from service.interview.phrasing import Phrasing, stream_phrasing
@@ -62,8 +63,9 @@ class Interview:
             items.update({i.id: i for i in self.kb.tests[st.active_stress].rubric})
         retrieved: list[str] = []
         extra: list[str] = []
-        if self.kb.retriever is not None and text.strip():
-            hits = self.kb.retriever.search(text, k=REF_SCOPE_K, filters=Filters(
+        query = without_injection(text)
+        if self.kb.retriever is not None and query.strip():
+            hits = self.kb.retriever.search(query, k=REF_SCOPE_K, filters=Filters(
                 kind=("rubric",), phase=(st.phase,), level=st.level))
             for hit in hits:
                 owner = str(hit.metadata.get("owner", ""))

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 
 from service.corpus.models import PHASES, RubricItem, StressTest
+from service.grading.text import without_injection
 from service.grading.verdicts import GradeResult
 from service.interview.knowledge import Knowledge
 from service.interview.state import InterviewState, Move
@@ -81,7 +82,8 @@ def pick_probe(state: InterviewState, kb: Knowledge) -> RubricItem | None:
 
 
 def _design_text(state: InterviewState, turns: int = 4) -> str:
-    return " ".join(t.text for t in state.candidate_turns()[-turns:])[-2500:]
+    """What the candidate designed lately (injected instructions removed): the retrieval query."""
+    return " ".join(without_injection(t.text) for t in state.candidate_turns()[-turns:])[-2500:]
 
 
 def pick_stress(state: InterviewState, kb: Knowledge) -> StressTest | None:
@@ -104,7 +106,7 @@ def pick_stress(state: InterviewState, kb: Knowledge) -> StressTest | None:
     def value(test_id: str) -> tuple[float, str]:
         test = kb.tests[test_id]
         triggers = sum(1 for t in test.triggers if t.lower() in low)
-        bonus = 0.012 if any(t.id == test_id for t in own.stress_tests) else 0.0
+        bonus = 0.02 if any(t.id == test_id for t in own.stress_tests) else 0.0
         return (scores[test_id] + bonus + 0.004 * triggers, test_id)
 
     return kb.tests[max(scores, key=value)]
