@@ -60,3 +60,12 @@ def full_retriever(full_settings: Settings):  # type: ignore[no-untyped-def]
     from service.retrieval.search import Retriever
 
     return Retriever(open_index(full_settings))
+
+
+@pytest.fixture(autouse=True)
+def _block_model_requests(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may call a real model unless marked to talk to the local fake server."""
+    from service.llm import base
+
+    allowed = request.node.get_closest_marker("allow_model_requests") is not None
+    monkeypatch.setattr(base, "ALLOW_MODEL_REQUESTS", allowed)

@@ -19,6 +19,8 @@ from service.llm.openai_compat import OpenAIChatModel
 from service.retrieval.embeddings import embed_minilm
 from service.settings import Settings
 
+pytestmark = pytest.mark.allow_model_requests
+
 CASE = "ride-sharing-trips"
 PERSONA = Path(__file__).resolve().parents[1] / "evals" / "personas" / CASE / "average.yaml"
 

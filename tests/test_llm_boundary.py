@@ -12,6 +12,8 @@ from service.llm.fake import ScriptedChatModel
 from service.llm.fake_server import FakeOpenAI
 from service.llm.openai_compat import OpenAIChatModel
 
+pytestmark = pytest.mark.allow_model_requests
+
 MESSAGES = [Message("system", "You are an interviewer."), Message("user", "Ask one question.")]
 SCHEMA = {"type": "object", "properties": {"verdicts": {"type": "array"}}, "required": ["verdicts"]}
 
