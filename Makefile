@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install install-dev ingest lint bench clean
+.PHONY: run test install install-dev ingest lint bench clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,11 @@ run: ingest
 lint: install-dev
 	$(BIN)/ruff check service tests
 
-test: install-dev
+# Debian's chromium for the real-browser tests (tests/test_web.py); never a Playwright download.
+browser:
+	bash scripts/ensure-chromium.sh
+
+test: install-dev browser
 	$(BIN)/ruff check service tests
 	$(BIN)/pytest
 
