@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -49,7 +50,10 @@ def full_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings over the whole bundled corpus, ingested once per test session."""
     from service.retrieval.ingest import ingest
 
-    settings = make_settings(tmp_path_factory.mktemp("full-index"))
+    # Developers may keep the full index between runs (incremental re-ingest takes ~2 s);
+    # CI leaves MOCKROUND_TEST_INDEX_CACHE unset and ingests from scratch.
+    cached = os.environ.get("MOCKROUND_TEST_INDEX_CACHE")
+    settings = make_settings(Path(cached) if cached else tmp_path_factory.mktemp("full-index"))
     ingest(settings)
     return settings
 
