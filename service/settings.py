@@ -10,6 +10,7 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+INDEX_POINTER = "index.current"
 
 DEFAULT_PRICES: dict[str, tuple[float, float]] = {
     # USD per 1M tokens (prompt, completion); extend with MOCKROUND_PRICES as JSON
@@ -61,8 +62,19 @@ class Settings(BaseSettings):
     ws_max_message_bytes: int = 16_000
     ws_max_messages_per_second: float = 5.0
 
+    # the index generation to open; unset = the one named in <data_dir>/index.current
+    index_generation: str | None = None
+
     @property
     def index_dir(self) -> Path:
+        """The active index directory (ingest writes a new generation and then switches)."""
+        if self.index_generation:
+            return self.data_dir / self.index_generation
+        pointer = self.data_dir / INDEX_POINTER
+        if pointer.is_file():
+            name = pointer.read_text(encoding="utf-8").strip()
+            if name:
+                return self.data_dir / name
         return self.data_dir / "index"
 
     @property

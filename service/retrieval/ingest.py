@@ -13,6 +13,7 @@ from pathlib import Path
 
 from service.corpus.loader import load_corpus, read_text
 from service.errors import CorpusError, SearchIndexError
+from service.retrieval import generations
 from service.retrieval.chunking import Chunk, corpus_chunks, document_chunks
 from service.retrieval.index import Index, drop_index, open_index
 from service.settings import Settings
@@ -154,14 +155,25 @@ def _write(index: Index, upserts: list[Chunk], deletes: list[str], progress: Pro
 
 def ingest(settings: Settings, paths: Iterable[Path] = (), *, rebuild: bool = False,
            progress: Progress | None = None) -> IngestReport:
-    """Index the corpus plus ``paths``; unchanged chunks are skipped."""
+    """Index the corpus plus ``paths``; unchanged chunks are skipped.
+
+    On local disk the changes go into a new index generation that becomes active only when
+    complete, so a failure (disk full, read-only, crash) leaves the old index searchable.
+    """
     started = time.perf_counter()
     groups = build_groups(settings, list(paths))
-    if rebuild:
-        drop_index(settings)
-    index = open_index(settings, create=True)
     report = IngestReport(files=len(groups), chunks=sum(len(c) for c in groups.values()),
                           sources=sorted(groups))
+    if settings.chroma_url:
+        _ingest_server(settings, groups, report, rebuild, progress)
+    else:
+        _ingest_local(settings, groups, report, rebuild, progress)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _apply(index: Index, groups: dict[str, list[Chunk]], report: IngestReport,
+           progress: Progress | None) -> None:
     try:
         upserts, deletes = plan(_existing(index), groups, report)
         _write(index, upserts, deletes, progress)
@@ -169,5 +181,45 @@ def ingest(settings: Settings, paths: Iterable[Path] = (), *, rebuild: bool = Fa
         raise
     except Exception as exc:
         raise SearchIndexError(f"writing the index failed: {exc}") from exc
-    report.seconds = time.perf_counter() - started
-    return report
+
+
+def _ingest_server(settings: Settings, groups: dict[str, list[Chunk]], report: IngestReport,
+                   rebuild: bool, progress: Progress | None) -> None:
+    if rebuild:
+        drop_index(settings)
+    _apply(open_index(settings, create=True), groups, report, progress)
+
+
+def _pending_changes(settings: Settings, groups: dict[str, list[Chunk]]) -> int | None:
+    """Chunks to write into the active generation; None when there is none to copy."""
+    if not settings.index_dir.is_dir():
+        return None
+    try:
+        index = open_index(settings)
+    except SearchIndexError:
+        return None  # missing collection or another embedding model: build a fresh generation
+    try:
+        upserts, deletes = plan(_existing(index), groups, IngestReport())
+    except Exception as exc:
+        raise SearchIndexError(f"reading the index failed: {exc}") from exc
+    return len(upserts) + len(deletes)
+
+
+def _ingest_local(settings: Settings, groups: dict[str, list[Chunk]], report: IngestReport,
+                  rebuild: bool, progress: Progress | None) -> None:
+    changes = None if rebuild else _pending_changes(settings, groups)
+    if changes == 0:
+        report.skipped = report.chunks
+        return
+    generations.check_writable(settings.data_dir)
+    total = sum(len(c) for c in groups.values())
+    generations.check_space(settings.data_dir, settings.index_dir, total if changes is None else changes)
+    staged = generations.stage(settings, copy_current=changes is not None)
+    try:
+        _apply(open_index(staged, create=True), groups, report, progress)
+    except Exception as exc:
+        raise generations.failed(staged, exc) from exc
+    except BaseException:  # interrupted: leave nothing half-built behind
+        generations.discard(staged)
+        raise
+    generations.activate(staged)
