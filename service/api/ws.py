@@ -39,19 +39,49 @@ class Connection:
 
     async def send(self, events: list[dict[str, Any]]) -> None:
         for event in events:
+            if event.get("seq", 0) > self.sent + 1:
+                await self.catch_up(event["seq"])
             if event.get("seq", 0) > self.sent:
                 await self.ws.send_text(json.dumps(event))
                 self.sent = event["seq"]
 
+    async def catch_up(self, before: int) -> None:
+        """Send what other connections or replicas stored since our last event: the client sees
+        every seq once, in order (events commit in seq order, so the log has them all)."""
+        service = self.rt.require()
+        for event in await run_in_threadpool(service.repo.events_after, self.session_id, self.sent):
+            if self.sent < event["seq"] < before:
+                await self.ws.send_text(json.dumps(event))
+                self.sent = event["seq"]
+
     async def stream(self, events: Iterator[dict[str, Any]]) -> None:
-        async for event in iterate_in_threadpool(events):
-            await self.send([event])
+        """Relay events as they are stored. A client leaving mid-turn does not abandon the turn: it
+        completes and commits, and a reconnect (to any replica) finds it in the log."""
+        gone: WebSocketDisconnect | None = None
+        try:
+            async for event in iterate_in_threadpool(events):
+                if gone is None:
+                    try:
+                        await self.send([event])
+                    except WebSocketDisconnect as exc:
+                        gone = exc
+        finally:
+            close = getattr(events, "close", None)
+            if close is not None:
+                await run_in_threadpool(close)  # releases the session's processing lock
+        if gone is not None:
+            raise gone
 
     async def error(self, code: str, message: str) -> None:
+        """Store the error in the session's log; if the store itself is down, send it unstored."""
         self.rt.metrics.inc("mockround_errors_total", type=code)
-        service = self.rt.require()
-        stored = await run_in_threadpool(service.repo.emit, self.session_id,
-                                         [{"type": "error", "code": code, "message": message}])
+        event = {"type": "error", "code": code, "message": message}
+        try:
+            service = self.rt.require()
+            stored = await run_in_threadpool(service.repo.emit, self.session_id, [event])
+        except MockroundError:
+            await self.ws.send_text(json.dumps({**event, "seq": None}))
+            return
         await self.send(stored)
 
 
@@ -114,9 +144,13 @@ async def session_ws(ws: WebSocket, session_id: str, token: Annotated[str, Query
     conn = Connection(ws, rt, session_id, last_seq)
     rt.metrics.gauge("mockround_active_sessions", 1)
     try:
-        service = rt.require()
-        await conn.send(await run_in_threadpool(service.repo.events_after, session_id, last_seq))
-        await conn.stream(service.process_pending(session_id))  # finish work a crash interrupted
+        try:
+            service = rt.require()
+            await conn.send(await run_in_threadpool(service.repo.events_after, session_id, last_seq))
+            # finish work a crash interrupted, or relay the replica that is processing this session now
+            await conn.stream(service.process_pending(session_id, after=conn.sent))
+        except MockroundError as exc:  # the store or index went away: the client reconnects later
+            await conn.error(exc.code, f"{exc}; your messages are saved, reconnect to continue")
         while True:
             raw = await ws.receive_text()
             if not conn.allow():
