@@ -76,25 +76,36 @@ def regrade_cmd(session: Annotated[str, typer.Argument(help="Session id")],
 
 
 def eval_cmd(
-    suite: Annotated[list[str] | None, typer.Option("--suite", help="retrieval | grading (repeatable)")] = None,
-    out: Annotated[str | None, typer.Option("--out", help="Write report.json and report.md here")] = None,
+    suite: Annotated[list[str] | None, typer.Option(
+        "--suite", help="retrieval | grading | conversations | cost (repeatable; default all)")] = None,
+    out: Annotated[str | None, typer.Option("--out", help="Write report.json, report.md and PNG charts here")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    llm: Annotated[str, typer.Option("--llm", help="offline (deterministic engine) or openai (the configured "
+                                     "OpenAI-compatible endpoint judges and phrases)")] = "offline",
+    record: Annotated[bool, typer.Option("--record", help="With --llm openai: record each exchange")] = False,
+    replay: Annotated[bool, typer.Option("--replay", help="With --llm openai: serve cassettes; a miss fails")] = False,
+    cassettes: Annotated[str | None, typer.Option("--cassettes", help="Cassette dir (default evals/cassettes)")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Model name (default MOCKROUND_LLM_MODEL)")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="First N answers per grading split, N persona "
+                                              "cases, N cost answers (keeps real-model runs short)")] = None,
 ) -> None:
-    """Run the offline evaluation suites (labelled data in evals/)."""
+    """Run the evaluation suites (labelled data in evals/); offline unless --llm openai."""
     from pathlib import Path
 
     from service.cli import bootstrap, fail
+    from service.evals.llm_mode import check_flags, eval_llm
     from service.evals.runner import SUITES, markdown, run
-    from service.interview.factory import runtime
 
     chosen = suite or list(SUITES)
     unknown = [s for s in chosen if s not in SUITES]
     if unknown:
         raise typer.BadParameter(f"unknown suite(s) {unknown}; choose from {', '.join(SUITES)}")
     try:
+        check_flags(llm, record, replay)
         bootstrap()
-        kb, _ = runtime(get_settings())
-        report = run(kb, chosen, Path(out) if out else None)
+        with eval_llm(get_settings(), llm, record, replay, Path(cassettes) if cassettes else None, model,
+                      with_retriever=True) as (kb, setup):
+            report = run(kb, chosen, Path(out) if out else None, llm=setup, limit=limit)
     except MockroundError as exc:
         raise fail(exc) from exc
     sys.stdout.write(json.dumps(report, indent=2) + "\n" if as_json else markdown(report))

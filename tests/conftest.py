@@ -10,6 +10,7 @@ import pytest
 
 from service.llm.tokens import seed_tiktoken_cache
 from service.settings import PROJECT_ROOT, Settings
+from tests.services import chroma_server, database_url, postgres_server  # noqa: F401  (fixtures)
 
 CORPUS = PROJECT_ROOT / "corpus"
 MINI_FILES = ["framework", "cases/clickstream-analytics.yaml", "reference/patterns-cdc.md"]
@@ -51,7 +52,8 @@ def full_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     from service.retrieval.ingest import ingest
 
     # Developers may keep the full index between runs (incremental re-ingest takes ~2 s);
-    # CI leaves MOCKROUND_TEST_INDEX_CACHE unset and ingests from scratch.
+    # `make test` points MOCKROUND_TEST_INDEX_CACHE at a fresh temp dir (ingested from scratch
+    # once, reused by its second, Postgres run); unset, each pytest run ingests into a tmp dir.
     cached = os.environ.get("MOCKROUND_TEST_INDEX_CACHE")
     settings = make_settings(Path(cached) if cached else tmp_path_factory.mktemp("full-index"))
     ingest(settings)

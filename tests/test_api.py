@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,9 +17,9 @@ CASE = "clickstream-analytics"
 
 
 @pytest.fixture
-def client(full_settings: Settings, tmp_path: Path) -> Iterator[TestClient]:
+def client(full_settings: Settings, database_url: str) -> Iterator[TestClient]:
     settings = full_settings.model_copy(update={
-        "database_url": f"sqlite:///{tmp_path / 'api.db'}", "admin_api_keys": ["admin-secret"],
+        "database_url": database_url, "admin_api_keys": ["admin-secret"],
         "ws_max_message_bytes": 4000, "ws_max_messages_per_second": 50.0})
     with TestClient(create_app(settings)) as c:
         yield c
@@ -135,8 +134,8 @@ def test_bad_frames_get_typed_errors_and_the_socket_stays_usable(client: TestCli
         assert receive_until(ws, "pong")[-1]["type"] == "pong"
 
 
-def test_rate_limit(full_settings: Settings, tmp_path: Path) -> None:
-    settings = full_settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'r.db'}",
+def test_rate_limit(full_settings: Settings, database_url: str) -> None:
+    settings = full_settings.model_copy(update={"database_url": database_url,
                                                 "ws_max_messages_per_second": 1.0})
     with TestClient(create_app(settings)) as c:
         session_id, token = create(c)

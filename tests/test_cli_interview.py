@@ -12,9 +12,9 @@ PERSONA = Path(__file__).resolve().parents[1] / "evals" / "personas" / "clickstr
 
 
 @pytest.fixture
-def cli_env(full_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Settings:
+def cli_env(full_settings: Settings, monkeypatch: pytest.MonkeyPatch, database_url: str) -> Settings:
     monkeypatch.setenv("MOCKROUND_DATA_DIR", str(full_settings.data_dir))
-    monkeypatch.setenv("MOCKROUND_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("MOCKROUND_DATABASE_URL", database_url)
     get_settings.cache_clear()
     yield full_settings
     get_settings.cache_clear()

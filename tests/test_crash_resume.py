@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -24,9 +23,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(settings: Settings, db: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(settings: Settings, db_url: str, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "MOCKROUND_DATA_DIR": str(settings.data_dir),
-           "MOCKROUND_DATABASE_URL": f"sqlite:///{db}", "MOCKROUND_LLM": "offline"}
+           "MOCKROUND_DATABASE_URL": db_url, "MOCKROUND_LLM": "offline"}
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "service.api.app:create_app", "--factory",
                              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
                             cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -52,8 +51,8 @@ def until(ws, kind: str, seen: list[dict]) -> None:  # type: ignore[no-untyped-d
 
 
 @pytest.mark.timeout(300)
-def test_kill_9_mid_turn_then_restart_and_resume(full_settings: Settings, tmp_path: Path) -> None:
-    db, port = tmp_path / "crash.db", free_port()
+def test_kill_9_mid_turn_then_restart_and_resume(full_settings: Settings, database_url: str) -> None:
+    db, port = database_url, free_port()
     server = start_server(full_settings, db, port)
     seen: list[dict] = []
     try:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import struct
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,9 +29,27 @@ def gates() -> dict[str, Any]:
     return load_thresholds()
 
 
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height of a PNG, after checking its signature, header chunk and end chunk."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", f"{path} is not a PNG"
+    assert data[-8:-4] == b"IEND", f"{path} is truncated"
+    return struct.unpack(">II", data[16:24])
+
+
 def test_report_files_are_written(report: dict[str, Any]) -> None:
-    assert (ARTIFACTS / "report.json").is_file()
-    assert "## Grading" in (ARTIFACTS / "report.md").read_text()
+    assert json.loads((ARTIFACTS / "report.json").read_text())["suite_seconds"] == report["suite_seconds"]
+    md = (ARTIFACTS / "report.md").read_text()
+    assert "## Grading" in md and "| grading |" in md
+    assert set(report["suite_seconds"]) == {"grading", "conversations", "cost"} | (
+        {"retrieval"} if QUERIES.is_file() else set())
+    expected = {"grading_phases.png", "personas.png", "cost.png"} | ({"retrieval.png"} if QUERIES.is_file() else set())
+    assert set(report["charts"]) == expected
+    for name in expected:
+        path = ARTIFACTS / name
+        width, height = png_size(path)
+        assert width >= 400 and height >= 250 and path.stat().st_size > 10_000, (name, width, height)
+        assert f"]({name})" in md
 
 
 @pytest.mark.skipif(not QUERIES.is_file(), reason="retrieval queries not authored yet")
@@ -60,3 +81,20 @@ def test_cost_gate(report: dict[str, Any], gates: dict[str, Any]) -> None:
     assert cost["turns"] >= 35
     assert cost["bounded_growth_5_to_last"] <= gates["cost"]["max_prompt_growth_5_to_40"]
     assert cost["full_growth_5_to_last"] > 2 * cost["bounded_growth_5_to_last"]
+
+
+def test_charts_cover_every_suite(tmp_path: Path) -> None:
+    from service.evals.charts import write_charts
+
+    metrics = {"recall@3": 0.8, "recall@5": 0.9, "recall@10": 0.95, "mrr": 0.7, "ndcg@10": 0.8}
+    phase = {"per_phase": {"clarify": 0.9, "deep_dive": 0.7}, "per_phase_ci95": {"clarify": [0.8, 0.95]}}
+    report = {
+        "retrieval": {"test": {"hybrid": metrics, "baseline": {k: v / 2 for k, v in metrics.items()}, "n": 40}},
+        "grading": {"grader": {"test": phase}, "baseline": {"test": phase}},
+        "conversations": {"cases": ["a", "b"], "runs": [{"case": c, "persona": p, "overall": s}
+                                                        for c in "ab" for p, s in (("strong", 80), ("weak", 20))]},
+        "cost": {"prompt_tokens_per_turn": [500, 510, 505], "full_history_per_turn": [500, 900, 1300]},
+    }
+    assert write_charts(report, tmp_path) == ["retrieval.png", "grading_phases.png", "personas.png", "cost.png"]
+    assert all(png_size(tmp_path / n)[0] >= 400 for n in ("retrieval.png", "personas.png"))
+    assert write_charts({}, tmp_path / "none") == []

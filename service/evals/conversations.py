@@ -5,6 +5,8 @@ clarifications answered from facts, stress tests in deep_dive, no repeated quest
 rubric or outline text leaked, hire ordering strong > average > weak, and an injector
 (the strong answers plus an instruction to the grader) scoring within 5 of the honest run.
 Cost: prompt tokens per turn over a 40-answer interview against a full-history baseline.
+Both take an optional ChatModel (``mockround eval --llm openai``); without one the
+conversations use the offline templates and the cost run a scripted model.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from service.interview.knowledge import Knowledge
 from service.interview.report import scorecard
 from service.interview.script import Script, run_script
 from service.llm.accounting import prompt_tokens
-from service.llm.base import Message
+from service.llm.base import ChatModel, Message
 from service.llm.fake import ScriptedChatModel
 
 PERSONAS = ("strong", "average", "weak", "rambling", "silent", "move_on_early")
@@ -43,8 +45,8 @@ def secret_ngrams(kb: Knowledge) -> set[str]:
     return secret
 
 
-def run(kb: Knowledge, case: str, script: Script) -> Interview:
-    interview = Interview.new(kb, case, "senior", 45, seed=11)
+def run(kb: Knowledge, case: str, script: Script, model: ChatModel | None = None) -> Interview:
+    interview = Interview.new(kb, case, "senior", 45, seed=11, model=model)
     run_script(interview, script)
     return interview
 
@@ -75,9 +77,19 @@ def inject(script: Script) -> Script:
     return Script(phases=phases, stress_answers=stress)
 
 
-def conversations_suite(kb: Knowledge, root: Path) -> dict[str, Any]:
+def model_stats(interview: Interview) -> dict[str, int]:
+    """How many interviewer turns the model phrased, and how many turns fell back to offline."""
+    turns = interview.state.turns
+    return {"model_turns": sum(1 for t in turns if t.role == "interviewer" and t.model != "offline"),
+            "phrasing_fallbacks": sum(1 for t in turns if t.role == "interviewer" and t.fallback),
+            "judge_fallbacks": sum(1 for t in turns if t.role == "candidate" and t.fallback)}
+
+
+def conversations_suite(kb: Knowledge, root: Path, model: ChatModel | None = None,
+                        limit: int | None = None) -> dict[str, Any]:
+    """Every persona on every case with personas (the first ``limit`` cases when given)."""
     secret = secret_ngrams(kb)
-    cases = sorted(p.name for p in (root / "personas").iterdir() if p.is_dir())
+    cases = sorted(p.name for p in (root / "personas").iterdir() if p.is_dir())[:limit]
     runs: list[dict[str, Any]] = []
     ordering: dict[str, bool] = {}
     injection: dict[str, float] = {}
@@ -87,13 +99,15 @@ def conversations_suite(kb: Knowledge, root: Path) -> dict[str, Any]:
             path = root / "personas" / case / f"{persona}.yaml"
             if not path.is_file():
                 continue
-            interview = run(kb, case, Script.load(path))
+            interview = run(kb, case, Script.load(path), model)
             card = scorecard(interview.state, kb)
             overall[persona] = card.overall
             runs.append({"case": case, "persona": persona, "overall": card.overall, "hire_call": card.hire_call,
-                         "turns": len(interview.state.turns), "checks": checks(kb, interview, secret)})
+                         "turns": len(interview.state.turns), "checks": checks(kb, interview, secret),
+                         **model_stats(interview)})
         ordering[case] = overall.get("strong", 0) > overall.get("average", 0) > overall.get("weak", 0)
-        injected = scorecard(run(kb, case, inject(Script.load(root / "personas" / case / "strong.yaml"))).state, kb)
+        strong = Script.load(root / "personas" / case / "strong.yaml")
+        injected = scorecard(run(kb, case, inject(strong), model).state, kb)
         injection[case] = round(injected.overall - overall.get("strong", 0.0), 1)
     failed = [f"{r['case']}/{r['persona']}: {k}" for r in runs for k, ok in r["checks"].items() if not ok]
     failed += [f"{c}: hire ordering" for c, ok in ordering.items() if not ok]
@@ -102,10 +116,14 @@ def conversations_suite(kb: Knowledge, root: Path) -> dict[str, Any]:
             "failed_checks": failed, "passed": not failed}
 
 
-def cost_suite(kb: Knowledge, answers: int = 40) -> dict[str, Any]:
+def cost_suite(kb: Knowledge, model: ChatModel | None = None, answers: int = 40) -> dict[str, Any]:
     """Per-turn prompt tokens with the bounded summary vs sending the full history."""
-    model = ScriptedChatModel(["Thanks. How would that behave at ten times the load?"] * (answers * 3), name="cost")
+    if model is None:
+        model = ScriptedChatModel(["Thanks. How would that behave at ten times the load?"] * (answers * 3),
+                                  name="cost")
     interview = Interview.new(kb, "clickstream-analytics", "senior", 180, seed=5, model=model)
+    system = kb.prompts.render("llm/interviewer_system", level="senior",
+                               title=kb.corpus.case("clickstream-analytics").title)
     interview.open(0.0)
     text = ("I would partition by visitor id so ordering holds, land raw events in object storage for replay, "
             "and compute minute aggregates in a streaming job because the dashboards need fresh numbers.")
@@ -116,7 +134,7 @@ def cost_suite(kb: Knowledge, answers: int = 40) -> dict[str, Any]:
         now += 60
         turn = interview.respond("answer", f"{text} (point {n})", now)
         bounded.append(turn.prompt_tokens)
-        history = [Message("system", model.requests[-1][0].content)]
+        history = [Message("system", system)]
         history += [Message("user" if t.role == "candidate" else "assistant", t.text) for t in interview.state.turns]
         full.append(prompt_tokens(history))
     growth = bounded[-1] / max(1, bounded[min(4, len(bounded) - 1)])
@@ -124,4 +142,5 @@ def cost_suite(kb: Knowledge, answers: int = 40) -> dict[str, Any]:
             "bounded_growth_5_to_last": round(growth, 3),
             "full_growth_5_to_last": round(full[-1] / max(1, full[min(4, len(full) - 1)]), 3),
             "session_prompt_tokens": sum(bounded), "session_full_history_tokens": sum(full),
-            "completion_tokens": interview.state.completion_tokens}
+            "completion_tokens": interview.state.completion_tokens, "model": model.name,
+            **model_stats(interview)}

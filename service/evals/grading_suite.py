@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from service.corpus.loader import Corpus
-from service.corpus.models import RubricItem
+from service.corpus.models import PHASES, RubricItem
 from service.evals.calibrate import macro_f1
 from service.evals.grading_data import LabelledAnswer, scope
 from service.grading import text as tx
@@ -100,8 +100,10 @@ def grade_rows(grader: Grader, corpus: Corpus, rows: Rows) -> list[dict[str, Any
     out = []
     for case, ans in rows:
         items = scope(corpus, case, ans.phase, ans.stress_test)
-        met = grader.grade(ans.answer, items, {"phase": ans.phase}).met_ids()
-        out.append({"answer": ans, "case": case, "items": items, "pred": met,
+        result = grader.grade(ans.answer, items, {"phase": ans.phase})
+        met = result.met_ids()
+        out.append({"answer": ans, "case": case, "items": items, "pred": met, "fallback": result.fallback,
+                    "reasons": {v.item_id: v.reason for v in result.verdicts},
                     "value": answer_value(items, met), "gold_value": answer_value(items, set(ans.met))})
     return out
 
@@ -154,9 +156,25 @@ def human_agreement(rows: Rows, corpus: Corpus) -> dict[str, float] | None:
             "band_qwk": qwk([a.band for _, a in double], [a.band_b or a.band for _, a in double])}
 
 
+def _phases(graded: list[dict[str, Any]]) -> list[str]:
+    present = {g["answer"].phase for g in graded}
+    return [p for p in PHASES if p in present]
+
+
 def per_phase(graded: list[dict[str, Any]]) -> dict[str, float]:
-    phases = sorted({g["answer"].phase for g in graded})
+    phases = _phases(graded)
     return {p: item_stats([g for g in graded if g["answer"].phase == p])["macro_f1"] for p in phases}
+
+
+def per_phase_ci(graded: list[dict[str, Any]], n: int = 200, seed: int = 11) -> dict[str, list[float]]:
+    """Bootstrap 95% interval of each phase's macro-F1 (answers of the phase resampled)."""
+    rng = np.random.default_rng(seed)
+    out: dict[str, list[float]] = {}
+    for phase in _phases(graded):
+        rows = [g for g in graded if g["answer"].phase == phase]
+        f1s = [item_stats([rows[i] for i in rng.integers(0, len(rows), len(rows))])["macro_f1"] for _ in range(n)]
+        out[phase] = [float(np.percentile(f1s, 2.5)), float(np.percentile(f1s, 97.5))]
+    return out
 
 
 def worst(graded: list[dict[str, Any]], limit: int = 10) -> list[dict[str, Any]]:
@@ -164,7 +182,10 @@ def worst(graded: list[dict[str, Any]], limit: int = 10) -> list[dict[str, Any]]
     for g in graded:
         gold = set(g["answer"].met)
         wrong = sorted((g["pred"] ^ gold) & {i.id for i in g["items"]})
+        reasons = g.get("reasons", {})
+        why = [f"{i} {'judged met' if i in g['pred'] else 'missed'} ({reasons.get(i) or 'no reason given'})"
+               for i in wrong[:3]]
         rows.append({"answer": g["answer"].id, "style": g["answer"].style, "phase": g["answer"].phase,
                      "errors": len(wrong), "false_met": sorted(g["pred"] - gold)[:5],
-                     "missed": sorted(gold - g["pred"])[:5]})
-    return sorted(rows, key=lambda r: -r["errors"])[:limit]
+                     "missed": sorted(gold - g["pred"])[:5], "reasons": why})
+    return [r for r in sorted(rows, key=lambda r: -r["errors"]) if r["errors"]][:limit]

@@ -53,6 +53,21 @@ def metrics(rankings: list[list[bool]], totals: list[int]) -> dict[str, float]:
     return {k: round(v, 4) for k, v in out.items()}
 
 
+def metrics_ci(rankings: list[list[bool]], totals: list[int], n: int = 300, seed: int = 5) -> dict[str, list[float]]:
+    """Bootstrap 95% intervals (queries resampled) for recall@5, MRR and nDCG@10."""
+    if not rankings:
+        return {}
+    rng = np.random.default_rng(seed)
+    samples: dict[str, list[float]] = {"recall@5": [], "mrr": [], "ndcg@10": []}
+    for _ in range(n):
+        idx = rng.integers(0, len(rankings), len(rankings))
+        m = metrics([rankings[i] for i in idx], [totals[i] for i in idx])
+        for key, values in samples.items():
+            values.append(m[key])
+    return {f"{k}_ci95": [round(float(np.percentile(v, 2.5)), 4), round(float(np.percentile(v, 97.5)), 4)]
+            for k, v in samples.items()}
+
+
 def ranked_items(retriever: Retriever, q: Query, k: int = 10) -> list[str]:
     """Distinct item ids in rank order (several body chunks of a note share its id)."""
     filters = Filters(kind=() if q.kind == "any" else (q.kind,), scenario=(q.scenario,) if q.scenario else ())
@@ -65,7 +80,8 @@ def ranked_items(retriever: Retriever, q: Query, k: int = 10) -> list[str]:
 
 def evaluate_hybrid(retriever: Retriever, queries: list[Query]) -> dict[str, float]:
     rankings = [[item in q.relevant for item in ranked_items(retriever, q)] for q in queries]
-    return metrics(rankings, [len(q.relevant) for q in queries])
+    totals = [len(q.relevant) for q in queries]
+    return {**metrics(rankings, totals), **metrics_ci(rankings, totals)}
 
 
 @dataclass
@@ -106,4 +122,4 @@ def evaluate_baseline(baseline: Baseline, retriever: Retriever, queries: list[Qu
             ranking.append(bool(hits))
         rankings.append(ranking)
         totals.append(len(q.relevant))
-    return metrics(rankings, totals)
+    return {**metrics(rankings, totals), **metrics_ci(rankings, totals)}

@@ -1,16 +1,17 @@
-"""``mockround eval``: run the offline suites and write report.json + report.md."""
+"""``mockround eval``: run the suites and write report.json, report.md and PNG charts."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from service.evals.conversations import conversations_suite, cost_suite
-from service.evals.grading_data import load_grading
+from service.evals.grading_data import LabelledAnswer, load_grading
 from service.evals.grading_suite import (
     KeywordBaseline,
     band_stats,
@@ -20,8 +21,11 @@ from service.evals.grading_suite import (
     human_agreement,
     item_stats,
     per_phase,
+    per_phase_ci,
     worst,
 )
+from service.evals.llm_mode import EvalLLM
+from service.evals.report_md import markdown
 from service.evals.retrieval_eval import Baseline, evaluate_baseline, evaluate_hybrid, load_queries
 from service.interview.knowledge import Knowledge
 from service.retrieval.embeddings import embed_minilm
@@ -29,6 +33,9 @@ from service.settings import PROJECT_ROOT
 
 EVALS = PROJECT_ROOT / "evals"
 SUITES = ("retrieval", "grading", "conversations", "cost")
+COST_ANSWERS = 40
+
+__all__ = ["SUITES", "grading_suite", "load_thresholds", "markdown", "retrieval_suite", "run"]
 
 
 def _round(obj: Any) -> Any:
@@ -53,11 +60,18 @@ def retrieval_suite(kb: Knowledge, root: Path = EVALS) -> dict[str, Any]:
     return out
 
 
-def grading_suite(kb: Knowledge, root: Path = EVALS) -> dict[str, Any]:
+def first_per_split(rows: list[tuple[str, LabelledAnswer]], limit: int | None) -> list[tuple[str, LabelledAnswer]]:
+    """The first ``limit`` answers of each split, in file order (all of them without a limit)."""
+    if limit is None:
+        return rows
+    return [r for split in ("dev", "test") for r in [r for r in rows if r[1].split == split][:limit]]
+
+
+def grading_suite(kb: Knowledge, root: Path = EVALS, limit: int | None = None) -> dict[str, Any]:
     corpus = kb.corpus
-    rows = load_grading(root / "grading", corpus)
+    rows = first_per_split(load_grading(root / "grading", corpus), limit)
     dev = [(c, a) for c, a in rows if a.split == "dev"]
-    out: dict[str, Any] = {"answers": len(rows), "cases": len({c for c, _ in rows})}
+    out: dict[str, Any] = {"answers": len(rows), "cases": len({c for c, _ in rows}), "grader_name": kb.grader.name}
     for name, grader in (("grader", kb.grader), ("baseline", KeywordBaseline())):
         dev_graded = grade_rows(grader, corpus, dev)
         cuts = fit_cuts([g["value"] for g in dev_graded], [g["answer"].band for g in dev_graded])
@@ -66,7 +80,8 @@ def grading_suite(kb: Knowledge, root: Path = EVALS) -> dict[str, Any]:
             subset = [r for r in rows if r[1].split == split]
             graded = dev_graded if split == "dev" else grade_rows(grader, corpus, subset)
             result[split] = {**item_stats(graded), **band_stats(graded, cuts), **bootstrap(graded, cuts),
-                             "per_phase": per_phase(graded), "n": len(graded)}
+                             "per_phase": per_phase(graded), "per_phase_ci95": per_phase_ci(graded),
+                             "judge_fallbacks": sum(1 for g in graded if g["fallback"]), "n": len(graded)}
             if name == "grader" and split == "test":
                 result["worst"] = worst(graded)
         out[name] = result
@@ -74,85 +89,51 @@ def grading_suite(kb: Knowledge, root: Path = EVALS) -> dict[str, Any]:
     return out
 
 
-def markdown(report: dict[str, Any]) -> str:
-    lines = ["# mockround eval report", "", f"Generated in {report['seconds']:.0f}s.", ""]
-    if "retrieval" in report:
-        r = report["retrieval"]
-        lines += ["## Retrieval", "", f"{r['queries']} labelled queries.", "",
-                  "| split | system | recall@3 | recall@5 | recall@10 | MRR | nDCG@10 |",
-                  "| --- | --- | --- | --- | --- | --- | --- |"]
-        for split in ("dev", "test"):
-            for system in ("hybrid", "baseline"):
-                m = r[split][system]
-                lines.append(f"| {split} | {system} | {m['recall@3']} | {m['recall@5']} | {m['recall@10']} | "
-                             f"{m['mrr']} | {m['ndcg@10']} |")
-        lines.append("")
-    if "grading" in report:
-        g = report["grading"]
-        lines += ["## Grading", "", f"{g['answers']} labelled answers across {g['cases']} cases.", "",
-                  "| split | grader | macro-F1 (95% CI) | P met | R met | bias | band QWK (95% CI) | Spearman |",
-                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-        for split in ("dev", "test"):
-            for name in ("grader", "baseline"):
-                m = g[name][split]
-                f1_ci = f"{m['macro_f1_ci95'][0]}–{m['macro_f1_ci95'][1]}"
-                lines.append(f"| {split} | {name} | {m['macro_f1']} ({f1_ci}) | "
-                             f"{m['precision_met']} | {m['recall_met']} | {m['met_rate_bias']} | {m['band_qwk']} "
-                             f"({m['band_qwk_ci95'][0]}–{m['band_qwk_ci95'][1]}) | {m['band_spearman']} |")
-        lines += ["", "Per phase (test, grader macro-F1): " + ", ".join(
-            f"{p} {v}" for p, v in g["grader"]["test"]["per_phase"].items()), ""]
-        if g.get("human_agreement"):
-            h = g["human_agreement"]
-            lines += [f"Human–human agreement on {h['answers']} double-labelled answers: macro-F1 {h['macro_f1']}, "
-                      f"band QWK {h['band_qwk']}.", ""]
-        lines += ["Worst 10 test answers:", "", "| answer | style | phase | errors | false met | missed |",
-                  "| --- | --- | --- | --- | --- | --- |"]
-        lines += [f"| {w['answer']} | {w['style']} | {w['phase']} | {w['errors']} | {', '.join(w['false_met'])} | "
-                  f"{', '.join(w['missed'])} |" for w in g["grader"]["worst"]]
-    lines += conversation_lines(report)
-    return "\n".join(lines) + "\n"
+def _suite(name: str, kb: Knowledge, llm: EvalLLM, limit: int | None) -> dict[str, Any]:
+    if name == "retrieval":
+        return retrieval_suite(kb)
+    if name == "grading":
+        return grading_suite(kb, limit=limit)
+    if name == "conversations":
+        return conversations_suite(kb, EVALS, llm.model, limit)
+    return cost_suite(kb, llm.model, answers=limit or COST_ANSWERS)
 
 
-def conversation_lines(report: dict[str, Any]) -> list[str]:
-    lines: list[str] = []
-    if "conversations" in report:
-        c = report["conversations"]
-        lines += ["", "## Conversations", "", "| case | persona | overall | hire call | checks failed |",
-                  "| --- | --- | --- | --- | --- |"]
-        for r in c["runs"]:
-            bad = [k for k, ok in r["checks"].items() if not ok]
-            failed = ", ".join(bad) or "—"
-            lines.append(f"| {r['case']} | {r['persona']} | {r['overall']} | {r['hire_call']} | {failed} |")
-        lines += ["", f"Hire ordering strong > average > weak: {c['hire_ordering']}",
-                  f"Injection score delta (injected − honest): {c['injection_delta']}",
-                  f"All checks passed: {c['passed']}" + ("" if c["passed"] else f" — {c['failed_checks']}")]
-    if "cost" in report:
-        k = report["cost"]
-        lines += ["", "## Cost", "",
-                  f"{k['turns']} answers: prompt tokens per turn grew ×{k['bounded_growth_5_to_last']} from turn 5 to "
-                  f"the last (full-history baseline ×{k['full_growth_5_to_last']}); session prompt tokens "
-                  f"{k['session_prompt_tokens']} vs {k['session_full_history_tokens']} with full history."]
-    return lines
+def run(kb: Knowledge, suites: list[str], out: Path | None, *, llm: EvalLLM | None = None,
+        limit: int | None = None, clock: Callable[[], float] = time.perf_counter) -> dict[str, Any]:
+    """Run the chosen suites in a fixed order; with ``out`` write the report files and charts.
 
-
-def run(kb: Knowledge, suites: list[str], out: Path | None) -> dict[str, Any]:
-    started = time.perf_counter()
+    ``limit`` keeps runs with a real model short: the first N answers of each grading split,
+    the first N persona cases, N answers in the cost run. Replay misses fail after each suite.
+    """
+    llm = llm or EvalLLM()
+    started = clock()
     report: dict[str, Any] = {}
-    if "retrieval" in suites:
-        report["retrieval"] = retrieval_suite(kb)
-    if "grading" in suites:
-        report["grading"] = grading_suite(kb)
-    if "conversations" in suites:
-        report["conversations"] = conversations_suite(kb, EVALS)
-    if "cost" in suites:
-        report["cost"] = cost_suite(kb)
-    report["seconds"] = time.perf_counter() - started
+    timing: dict[str, float] = {}
+    for name in (s for s in SUITES if s in suites):
+        t0 = clock()
+        report[name] = _suite(name, kb, llm, limit)
+        timing[name] = clock() - t0
+        llm.check()
+    report["suite_seconds"] = timing
+    report["seconds"] = clock() - started
+    report["llm"] = llm.describe()
+    if limit is not None:
+        report["limit"] = limit
     report = _round(report)
+    llm.write_manifest([s for s in SUITES if s in suites], limit)
     if out:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-        (out / "report.md").write_text(markdown(report))
+        write(report, out)
     return report
+
+
+def write(report: dict[str, Any], out: Path) -> None:
+    from service.evals.charts import write_charts
+
+    out.mkdir(parents=True, exist_ok=True)
+    report["charts"] = write_charts(report, out)
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / "report.md").write_text(markdown(report))
 
 
 def load_thresholds(path: Path = EVALS / "thresholds.yaml") -> dict[str, Any]:

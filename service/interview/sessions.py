@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from service.corpus.models import PHASES
-from service.errors import ConflictError, InvalidInputError, MockroundError
+from service.errors import ConflictError, InvalidInputError
 from service.interview.engine import Interview
 from service.interview.knowledge import Knowledge
 from service.interview.report import scorecard
@@ -22,6 +22,8 @@ from service.store.repo import Repo
 
 DRIVING = ("answer", "hint", "move_on", "end")
 DELTA_FLUSH_CHARS = 48
+FOLLOW_POLL_S = 0.1  # how often a replica that is not processing looks for the processor's events
+FOLLOW_TIMEOUT_S = 300.0  # stop relaying after this; the events stay in the log for a resume
 
 
 class SessionService:
@@ -56,14 +58,45 @@ class SessionService:
         """Commit the message, acknowledge it, then process everything pending (streaming)."""
         if kind not in DRIVING:
             raise InvalidInputError(f"unknown message type {kind!r}")
+        if "\x00" in text or "\x00" in client_id:
+            raise InvalidInputError("text and client_id must not contain NUL characters")
         fresh = self.repo.record_message(session_id, client_id, kind, text)
-        yield from self.repo.emit(session_id, [{"type": "ack", "client_id": client_id, "duplicate": not fresh}])
-        yield from self.process_pending(session_id)
+        ack = self.repo.emit(session_id, [{"type": "ack", "client_id": client_id, "duplicate": not fresh}])
+        yield from ack
+        yield from self.process_pending(session_id, after=ack[-1]["seq"])
 
-    def process_pending(self, session_id: str) -> Iterator[dict[str, Any]]:
-        """Process committed but unprocessed messages in order (also after a crash)."""
-        for message in self.repo.pending_messages(session_id):
-            yield from self._process(session_id, message.client_id, message.type, message.text)
+    def process_pending(self, session_id: str, after: int | None = None) -> Iterator[dict[str, Any]]:
+        """Process committed but unprocessed messages in order (also after a crash).
+
+        One worker in any replica processes a session at a time (``Repo.processing_lock``, which
+        dies with its holder). Anyone else relays the events that worker stores, after seq
+        ``after`` (default: from now), until nothing is pending — or takes over if it goes away.
+        """
+        cursor = self.repo.last_seq(session_id) if after is None else after
+        deadline = time.monotonic() + FOLLOW_TIMEOUT_S
+        while True:
+            with self.repo.processing_lock(session_id) as mine:
+                if mine:  # first what a previous holder stored since the cursor, then our own work
+                    yield from self.repo.events_after(session_id, cursor)
+                    yield from self._drain(session_id)
+                    return
+            idle = not self.repo.pending_messages(session_id)  # read before the events: none missed
+            for event in self.repo.events_after(session_id, cursor):
+                cursor = event["seq"]
+                yield event
+            if idle or time.monotonic() > deadline:
+                return
+            time.sleep(FOLLOW_POLL_S)
+
+    def _drain(self, session_id: str) -> Iterator[dict[str, Any]]:
+        """Holding the session's lock: process pending messages, including ones arriving meanwhile."""
+        tried: set[str] = set()
+        while True:
+            todo = [m for m in self.repo.pending_messages(session_id) if m.client_id not in tried]
+            if not todo:
+                return
+            tried.add(todo[0].client_id)
+            yield from self._process(session_id, todo[0].client_id, todo[0].type, todo[0].text)
 
     def _process(self, session_id: str, client_id: str, kind: str, text: str) -> Iterator[dict[str, Any]]:
         state, version, _ = self.load(session_id)
@@ -95,10 +128,10 @@ class SessionService:
                                      "finished" if interview.state.finished else "active")
                 stored = self.repo.append_events(db, session_id, events)
                 self.repo.mark_processed(db, session_id, client_id)
+                if interview.state.finished:  # grading version 1 commits with the final state
+                    self.repo.insert_grading(db, session_id, *self._grading(interview.state))
         except (ConflictError, IntegrityError):
             return  # another process handled this message first; its events are in the log
-        if interview.state.finished:
-            self._store_grading(session_id, interview.state)
         yield from stored
 
     def _fail(self, session_id: str, client_id: str, code: str, message: str) -> Iterator[dict[str, Any]]:
@@ -149,13 +182,14 @@ class SessionService:
         return {"type": "grade", "turn": candidate.index, "met": met, "mistakes": mistakes,
                 "in_scope": len(candidate.verdicts), "flags": candidate.flags}
 
-    def _store_grading(self, session_id: str, state: InterviewState) -> None:
+    def _grading(self, state: InterviewState) -> tuple[str, str, dict[str, Any], dict[str, Any]]:
+        """(grader, prompt version, scorecard, verdicts per candidate turn) for a grading row."""
         card = scorecard(state, self.kb).model_dump(mode="json")
         verdicts = {str(t.index): [v.model_dump() for v in t.verdicts] for t in state.candidate_turns()}
-        try:
-            self.repo.add_grading(session_id, self.kb.grader.name, self.prompt_version, card, verdicts)
-        except (MockroundError, IntegrityError):
-            pass  # a concurrent writer stored version 1; re-grade adds later versions
+        return self.kb.grader.name, self.prompt_version, card, verdicts
+
+    def _store_grading(self, session_id: str, state: InterviewState) -> None:
+        self.repo.add_grading(session_id, *self._grading(state))
 
     # ---- re-grading -------------------------------------------------------------------
     def regrade(self, session_id: str) -> dict[str, Any]:

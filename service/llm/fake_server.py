@@ -2,7 +2,9 @@
 
 Chat completions with and without streaming, JSON-schema responses and scripted faults
 (429, 500, timeout, malformed JSON, a stream dropped mid-way), served by uvicorn in a
-background thread. Nothing here talks to the internet.
+background thread. Nothing here talks to the internet. A reply may also carry exact stream
+``chunks``, ``usage`` and ``finish_reason``, or ``{"fault": "status", "status": N, "body": {...}}``
+for any HTTP error — what cassette replay (``service/llm/cassette.py``) needs.
 """
 
 from __future__ import annotations
@@ -33,16 +35,20 @@ def default_responder(body: dict[str, Any]) -> dict[str, Any]:
     return {"text": "Thanks. Could you walk me through how data moves from the sources to the consumers?"}
 
 
-def _completion(model: str, content: str) -> dict[str, Any]:
+def _completion(model: str, content: str, usage: dict[str, Any] | None = None,
+                finish: str = "stop") -> dict[str, Any]:
     return {"id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": model,
-            "choices": [{"index": 0, "finish_reason": "stop",
+            "choices": [{"index": 0, "finish_reason": finish,
                          "message": {"role": "assistant", "content": content}}],
-            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}
+            "usage": usage or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}
 
 
-def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> str:
-    body = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
-            "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+def _chunk(model: str, delta: dict[str, Any], finish: str | None = None,
+           usage: dict[str, Any] | None = None) -> str:
+    body: dict[str, Any] = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
+                            "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    if usage is not None:
+        body["choices"], body["usage"] = [], usage
     return f"data: {json.dumps(body)}\n\n"
 
 
@@ -65,18 +71,22 @@ class FakeOpenAI:
     def _next(self, body: dict[str, Any]) -> dict[str, Any]:
         return self.queue.popleft() if self.queue else self.responder(body)
 
-    async def _stream(self, model: str, text: str, drop: bool) -> AsyncIterator[str]:
+    async def _stream(self, model: str, text: str, drop: bool,
+                      reply: dict[str, Any] | None = None) -> AsyncIterator[str]:
+        reply = reply or {}
         if self.ttft:
             await asyncio.sleep(self.ttft)
         yield _chunk(model, {"role": "assistant", "content": ""})
-        pieces = [text[i : i + self.chunk_chars] for i in range(0, len(text), self.chunk_chars)]
+        pieces = reply.get("chunks") or [text[i : i + self.chunk_chars] for i in range(0, len(text), self.chunk_chars)]
         for n, piece in enumerate(pieces):
             if drop and n >= max(1, len(pieces) // 3):
                 raise ConnectionResetError("fake stream dropped")
             if self.tokens_per_second:
                 await asyncio.sleep(1.0 / self.tokens_per_second)
             yield _chunk(model, {"content": piece})
-        yield _chunk(model, {}, "stop")
+        yield _chunk(model, {}, reply.get("finish_reason") or "stop")
+        if reply.get("usage"):
+            yield _chunk(model, {}, usage=reply["usage"])
         yield "data: [DONE]\n\n"
 
     def _build(self) -> FastAPI:
@@ -91,15 +101,17 @@ class FakeOpenAI:
             fault = reply.get("fault")
             if fault in ("429", "500"):
                 return JSONResponse({"error": {"message": f"fake {fault}", "type": "fake"}}, status_code=int(fault))
+            if fault == "status":
+                return JSONResponse(reply.get("body") or {}, status_code=int(reply["status"]))
             if fault == "timeout":
                 await asyncio.sleep(self.timeout_seconds)
             content = json.dumps(reply["json"]) if "json" in reply else str(reply.get("text", ""))
             if fault == "malformed":
                 content = '{"verdicts": [ this is not json'
             if body.get("stream"):
-                return StreamingResponse(self._stream(model, content, fault == "drop"),
+                return StreamingResponse(self._stream(model, content, fault == "drop", reply),
                                          media_type="text/event-stream")
-            return JSONResponse(_completion(model, content))
+            return JSONResponse(_completion(model, content, reply.get("usage"), reply.get("finish_reason") or "stop"))
 
         return app
 

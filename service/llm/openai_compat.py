@@ -16,7 +16,21 @@ RETRYABLE = (openai.RateLimitError, openai.InternalServerError, openai.APITimeou
              openai.APIConnectionError)
 
 
+def refuses_json_schema(exc: Exception) -> bool:
+    """Servers that only know ``json_object`` (llama.cpp's) reject the ``json_schema`` format."""
+    if not isinstance(exc, openai.APIStatusError) or exc.status_code not in (400, 422, 500):
+        return False
+    try:
+        body = exc.response.text
+    except Exception:  # a response without a readable body
+        body = ""
+    text = f"{exc} {exc.body} {body}"
+    return "response_format" in text and ("json_schema" in text or "json_object" in text)
+
+
 def _retryable(exc: Exception) -> bool:
+    if refuses_json_schema(exc):
+        return False
     if isinstance(exc, RETRYABLE):
         return True
     return isinstance(exc, openai.APIStatusError) and exc.status_code >= 500
@@ -35,6 +49,7 @@ class OpenAIChatModel:
         self.prices = prices or {}
         self.sleep = sleep
         self.last_usage = Usage()
+        self.json_mode = "json_schema"  # becomes "json_object" when the server refuses schemas
 
     def _with_retries(self, call: Callable[[], Any]) -> tuple[Any, int, list[str]]:
         events: list[str] = []
@@ -74,13 +89,27 @@ class OpenAIChatModel:
 
     def complete_json(self, messages: list[Message], schema: dict[str, Any], *,
                       schema_name: str = "result", max_tokens: int = 800) -> dict[str, Any]:
+        """Structured output: ``json_schema`` where supported, else ``json_object`` + the schema."""
         check_allowed(self.name)
-        fmt = {"type": "json_schema",
-               "json_schema": {"name": schema_name, "schema": schema, "strict": True}}
         payload = [m.as_dict() for m in messages]
-        response, retries, events = self._with_retries(lambda: self.client.chat.completions.create(
-            model=self.name, messages=payload, response_format=fmt, max_tokens=max_tokens,
-            temperature=0))
+
+        def call() -> Any:
+            if self.json_mode == "json_schema":
+                fmt: dict[str, Any] = {"type": "json_schema",
+                                       "json_schema": {"name": schema_name, "schema": schema, "strict": True}}
+            else:
+                fmt = {"type": "json_object", "schema": schema}
+            return self.client.chat.completions.create(model=self.name, messages=payload, response_format=fmt,
+                                                       max_tokens=max_tokens, temperature=0)
+
+        try:
+            response, retries, events = self._with_retries(call)
+        except ModelError as exc:
+            if self.json_mode != "json_schema" or not refuses_json_schema(exc.__cause__):  # type: ignore[arg-type]
+                raise
+            self.json_mode = "json_object"
+            response, retries, events = self._with_retries(call)
+            events.insert(0, "json_schema refused by the server; using json_object with the schema")
         text = (response.choices[0].message.content or "") if response.choices else ""
         self._record(messages, text, retries, events)
         return parse_json_object(text)

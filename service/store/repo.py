@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -13,16 +14,33 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.errors import ConflictError, NotFoundError, StoreError
+from service.store.locks import SessionLocks
 from service.store.models import ClientMessageRow, EventRow, GradingRow, SessionRow, utcnow
+
+GRADING_ATTEMPTS = 5
 
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _unique_violation(exc: IntegrityError, constraint: str) -> bool:
+    """True for a duplicate key on ``constraint`` (Postgres names it; SQLite lists the columns)."""
+    text = str(exc.orig)
+    return constraint in text or "UNIQUE constraint failed" in text
+
+
 class Repo:
     def __init__(self, factory: sessionmaker[Session]) -> None:
         self.factory = factory
+        engine = factory.kw.get("bind")
+        if engine is None:
+            raise StoreError("the session factory is not bound to an engine")
+        self.locks = SessionLocks(engine)
+
+    def processing_lock(self, session_id: str) -> AbstractContextManager[bool]:
+        """Try to become the one worker (in any process) that processes this session's messages."""
+        return self.locks.hold(session_id)
 
     @contextmanager
     def tx(self) -> Iterator[Session]:
@@ -79,11 +97,14 @@ class Repo:
 
     def delete_session(self, session_id: str) -> None:
         with self.tx() as db:
-            if db.get(SessionRow, session_id) is None:
+            # lock the session row first, in the same order as every writer (no deadlock on Postgres)
+            found = db.scalar(select(SessionRow.id).where(SessionRow.id == session_id).with_for_update())
+            if found is None:
                 raise NotFoundError(f"session {session_id} not found")
             for model in (EventRow, ClientMessageRow, GradingRow):
                 db.execute(delete(model).where(model.session_id == session_id))
             db.execute(delete(SessionRow).where(SessionRow.id == session_id))
+        self.locks.forget(session_id)
 
     def save_state(self, db: Session, session_id: str, version: int, state: dict[str, Any], status: str) -> int:
         """Optimistic update: fails with ConflictError when another writer got there first."""
@@ -95,17 +116,26 @@ class Repo:
 
     # ---- events -----------------------------------------------------------------------
     def append_events(self, db: Session, session_id: str, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Give each event the session's next sequence numbers and store it."""
+        """Give each event the session's next sequence numbers and store it.
+
+        One atomic ``UPDATE … SET next_seq = next_seq + n RETURNING next_seq`` reserves the range:
+        Postgres holds the row lock and SQLite the write lock until commit, so concurrent writers
+        (threads or replicas) queue up, commit in sequence order and a rollback gives the range
+        back — no duplicate and no gap. The unique (session_id, seq) constraint backs this up.
+        """
         if not events:
             return []
-        row = db.execute(select(SessionRow.next_seq).where(SessionRow.id == session_id)
-                         .with_for_update()).scalar_one()
-        db.execute(update(SessionRow).where(SessionRow.id == session_id)
-                   .values(next_seq=row + len(events)))
+        end = db.execute(update(SessionRow).where(SessionRow.id == session_id)
+                         .values(next_seq=SessionRow.next_seq + len(events))
+                         .returning(SessionRow.next_seq)
+                         .execution_options(synchronize_session=False)).scalar_one_or_none()
+        if end is None:
+            raise NotFoundError(f"session {session_id} not found")
+        first = end - len(events)
         out = []
         for n, ev in enumerate(events):
-            stored = {**ev, "seq": row + n}
-            db.add(EventRow(session_id=session_id, seq=row + n, type=ev["type"], payload=stored))
+            stored = {**ev, "seq": first + n}
+            db.add(EventRow(session_id=session_id, seq=first + n, type=ev["type"], payload=stored))
             out.append(stored)
         return out
 
@@ -131,8 +161,10 @@ class Repo:
                 db.add(ClientMessageRow(session_id=session_id, client_id=client_id, type=kind, text=text,
                                         processed=False))
             return True
-        except IntegrityError:
-            return False
+        except IntegrityError as exc:
+            if _unique_violation(exc, "uq_client_msg"):
+                return False
+            raise NotFoundError(f"session {session_id} not found") from exc  # deleted meanwhile (foreign key)
 
     def pending_messages(self, session_id: str) -> list[ClientMessageRow]:
         with self.tx() as db:
@@ -151,12 +183,27 @@ class Repo:
     # ---- gradings ---------------------------------------------------------------------
     def add_grading(self, session_id: str, grader: str, prompt_version: str, scorecard: dict[str, Any],
                     verdicts: dict[str, Any]) -> int:
-        with self.tx() as db:
-            current = db.scalar(select(func.max(GradingRow.version)).where(GradingRow.session_id == session_id))
-            version = int(current or 0) + 1
-            db.add(GradingRow(session_id=session_id, version=version, grader=grader,
-                              prompt_version=prompt_version, scorecard=scorecard, verdicts=verdicts))
-            return version
+        """Store the next grading version; two writers racing for one number retry (unique constraint)."""
+        for attempt in range(GRADING_ATTEMPTS):
+            try:
+                with self.tx() as db:
+                    return self.insert_grading(db, session_id, grader, prompt_version, scorecard, verdicts)
+            except IntegrityError as exc:
+                if not _unique_violation(exc, "uq_grading_version"):
+                    raise NotFoundError(f"session {session_id} not found") from exc
+                if attempt == GRADING_ATTEMPTS - 1:
+                    raise ConflictError(f"session {session_id}: grading version kept colliding") from exc
+                time.sleep(0.02 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def insert_grading(self, db: Session, session_id: str, grader: str, prompt_version: str,
+                       scorecard: dict[str, Any], verdicts: dict[str, Any]) -> int:
+        current = db.scalar(select(func.max(GradingRow.version)).where(GradingRow.session_id == session_id))
+        version = int(current or 0) + 1
+        db.add(GradingRow(session_id=session_id, version=version, grader=grader[:120],
+                          prompt_version=prompt_version[:40], scorecard=scorecard, verdicts=verdicts))
+        db.flush()  # surface a duplicate version here, inside the caller's transaction
+        return version
 
     def gradings(self, session_id: str) -> list[GradingRow]:
         with self.tx() as db:

@@ -1,0 +1,128 @@
+"""Per-session processing locks that work across processes and die with their holder.
+
+Only one worker (in any replica) may process a session's pending messages at a time; the
+others relay what it stores. The lock must vanish when its holder crashes, so a restarted or
+different replica can take over at once:
+
+- Postgres: a session-level advisory lock on a connection held for the duration; the server
+  drops it when that connection (or the process owning it) goes away.
+- SQLite: ``flock`` on a per-session file next to the database; the kernel drops it when the
+  process dies. flock locks belong to an open file, so two threads of one process exclude
+  each other too.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from service.errors import StoreError
+
+SAFE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
+
+
+def advisory_key(name: str) -> int:
+    """A stable signed 64-bit key for pg_advisory_lock."""
+    return int.from_bytes(hashlib.sha256(f"mockround:{name}".encode()).digest()[:8], "big", signed=True)
+
+
+class SessionLocks:
+    """try-lock a session for processing; ``with locks.hold(sid) as mine: ...``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        database = engine.url.database if self.dialect == "sqlite" else None
+        self.lock_dir = Path(f"{database}.locks") if database and database != ":memory:" else None
+        self._local: set[str] = set()
+        self._mutex = threading.Lock()
+
+    @contextmanager
+    def hold(self, session_id: str) -> Iterator[bool]:
+        if self.dialect == "postgresql":
+            with self._advisory(session_id) as mine:
+                yield mine
+        elif self.lock_dir is not None:
+            with self._flock(session_id) as mine:
+                yield mine
+        else:
+            with self._in_process(session_id) as mine:
+                yield mine
+
+    @contextmanager
+    def _advisory(self, session_id: str) -> Iterator[bool]:
+        key = advisory_key(session_id)
+        try:
+            conn = self.engine.connect()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database unavailable: {str(exc)[:200]}") from exc
+        try:
+            mine = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
+            conn.commit()
+        except SQLAlchemyError as exc:
+            conn.close()
+            raise StoreError(f"database unavailable: {str(exc)[:200]}") from exc
+        try:
+            yield mine
+        finally:
+            self._release_advisory(conn, key, mine)
+
+    @staticmethod
+    def _release_advisory(conn, key: int, mine: bool) -> None:  # type: ignore[no-untyped-def]
+        try:
+            if mine:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+        except SQLAlchemyError:
+            conn.invalidate()  # closing the physical connection releases the lock for sure
+        finally:
+            conn.close()
+
+    def lock_path(self, session_id: str) -> Path:
+        if not SAFE_ID.match(session_id) or self.lock_dir is None:
+            raise StoreError(f"cannot lock session {session_id!r}")
+        return self.lock_dir / f"{session_id}.lock"
+
+    @contextmanager
+    def _flock(self, session_id: str) -> Iterator[bool]:
+        path = self.lock_path(session_id)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise StoreError(f"cannot create the session lock {path}: {exc.strerror}") from exc
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                mine = True
+            except BlockingIOError:
+                mine = False
+            yield mine
+        finally:
+            os.close(fd)  # releases the lock
+
+    @contextmanager
+    def _in_process(self, session_id: str) -> Iterator[bool]:
+        with self._mutex:
+            mine = session_id not in self._local
+            self._local.add(session_id)
+        try:
+            yield mine
+        finally:
+            if mine:
+                with self._mutex:
+                    self._local.discard(session_id)
+
+    def forget(self, session_id: str) -> None:
+        """Remove a deleted session's lock file (SQLite only)."""
+        if self.lock_dir is not None and SAFE_ID.match(session_id):
+            (self.lock_dir / f"{session_id}.lock").unlink(missing_ok=True)
