@@ -29,7 +29,12 @@ run: ingest
 	$(BIN)/mockround serve
 
 lint: install-dev
-	$(BIN)/ruff check service tests
+	$(BIN)/ruff check service tests benchmarks
+
+# Benchmarks (docs/performance.md): every figure with its target and same-run baseline, written to
+# benchmarks/results/<timestamp>.json + latest.md. QUICK=1: ~2-minute smoke; ONLY="ttft overhead": a subset.
+bench: install-dev
+	$(BIN)/python -m benchmarks.run $(if $(QUICK),--quick) $(foreach b,$(ONLY),--only $(b))
 
 # Debian's chromium for the real-browser tests (tests/test_web.py); never a Playwright download.
 browser:
@@ -50,9 +55,9 @@ SERVICE_TESTS := tests/test_api.py tests/test_crash_resume.py tests/test_cli_int
 	tests/test_store_concurrency.py
 
 test: install-dev browser local-llm services
-	$(BIN)/ruff check service tests
+	$(BIN)/ruff check service tests benchmarks
 	idx="$${MOCKROUND_TEST_INDEX_CACHE:-$$(mktemp -d)}"; \
-	MOCKROUND_TEST_INDEX_CACHE="$$idx" $(BIN)/pytest && \
+	MOCKROUND_REQUIRE_LOCAL_LLM=1 MOCKROUND_TEST_INDEX_CACHE="$$idx" $(BIN)/pytest && \
 	MOCKROUND_TEST_DATABASE=postgres MOCKROUND_TEST_INDEX_CACHE="$$idx" $(BIN)/pytest $(SERVICE_TESTS); \
 	status=$$?; [ -n "$$MOCKROUND_TEST_INDEX_CACHE" ] || rm -rf "$$idx"; exit $$status
 
