@@ -112,7 +112,7 @@ class SessionService:
         buffer, offset = "", 0
         for delta in interview.stream(pending):
             buffer += delta
-            if len(buffer) >= DELTA_FLUSH_CHARS:
+            if len(buffer) >= DELTA_FLUSH_CHARS or offset == 0:  # the first text goes out at once (TTFT)
                 yield from self.repo.emit(session_id, [self._delta(turn_index, offset, buffer)])
                 offset, buffer = offset + len(buffer), ""
         if buffer:
