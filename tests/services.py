@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -147,6 +148,12 @@ def start_service(port: int, env: dict[str, str], log: Path, timeout: float = 12
     proc = spawn_service(port, env, log)
     wait_http(f"http://127.0.0.1:{port}/readyz", proc, timeout, log)
     return proc
+
+
+def start_app(settings: Any, db_url: str, port: int, log: Path, **env: str) -> subprocess.Popen[bytes]:
+    """``start_service`` over a test's data dir (its index) and database; ``env`` adds settings."""
+    return start_service(port, {"MOCKROUND_DATA_DIR": str(settings.data_dir), "MOCKROUND_DATABASE_URL": db_url,
+                                **env}, log)
 
 
 @pytest.fixture(scope="session")

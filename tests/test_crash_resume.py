@@ -5,41 +5,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
-import time
+from pathlib import Path
 
 import httpx
 import pytest
 from websockets.sync.client import connect
 
-from service.settings import PROJECT_ROOT, Settings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(settings: Settings, db_url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "MOCKROUND_DATA_DIR": str(settings.data_dir),
-           "MOCKROUND_DATABASE_URL": db_url, "MOCKROUND_LLM": "offline"}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "service.api.app:create_app", "--factory",
-                             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                            cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-        if proc.poll() is not None:
-            raise RuntimeError(proc.stderr.read().decode()[-2000:] if proc.stderr else "server died")
-    proc.kill()
-    raise RuntimeError("server did not become ready")
+from service.settings import Settings
+from tests.services import free_port, start_app
 
 
 def until(ws, kind: str, seen: list[dict]) -> None:  # type: ignore[no-untyped-def]
@@ -51,9 +24,10 @@ def until(ws, kind: str, seen: list[dict]) -> None:  # type: ignore[no-untyped-d
 
 
 @pytest.mark.timeout(300)
-def test_kill_9_mid_turn_then_restart_and_resume(full_settings: Settings, database_url: str) -> None:
+def test_kill_9_mid_turn_then_restart_and_resume(full_settings: Settings, database_url: str,
+                                                   tmp_path: Path) -> None:
     db, port = database_url, free_port()
-    server = start_server(full_settings, db, port)
+    server = start_app(full_settings, db, port, tmp_path / "server.log")
     seen: list[dict] = []
     try:
         base = f"http://127.0.0.1:{port}"
@@ -71,7 +45,7 @@ def test_kill_9_mid_turn_then_restart_and_resume(full_settings: Settings, databa
     finally:
         if server.poll() is None:
             server.kill()
-    server = start_server(full_settings, db, port)
+    server = start_app(full_settings, db, port, tmp_path / "server.log")
     try:
         last = seen[-1]["seq"]
         with connect(f"ws://127.0.0.1:{port}/v1/sessions/{sid}/ws?token={token}&last_seq={last}") as ws:

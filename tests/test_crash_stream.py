@@ -11,9 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -22,31 +19,11 @@ import pytest
 from websockets.sync.client import connect
 
 from service.llm.fake_server import FakeOpenAI
-from service.settings import PROJECT_ROOT, Settings
-from tests.test_crash_resume import free_port
+from service.settings import Settings
+from tests.services import free_port, start_app
 
 pytestmark = pytest.mark.allow_model_requests
 REPLY = "Good. Now tell me how you would keep the sessionised tables correct when events arrive late. " * 3
-
-
-def start(settings: Settings, db: Path, port: int, base_url: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "MOCKROUND_DATA_DIR": str(settings.data_dir), "MOCKROUND_DATABASE_URL": f"sqlite:///{db}",
-           "MOCKROUND_LLM": "openai", "OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": "test",
-           "MOCKROUND_LLM_TIMEOUT": "20"}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "service.api.app:create_app", "--factory",
-                             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                            cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-        if proc.poll() is not None:
-            raise RuntimeError(proc.stderr.read().decode()[-2000:] if proc.stderr else "server died")
-    proc.kill()
-    raise RuntimeError("server did not become ready")
 
 
 def read_until(ws: Any, seen: list[dict[str, Any]], done: Any) -> None:
@@ -68,7 +45,9 @@ def test_kill_9_mid_stream_then_restart_and_resume(full_settings: Settings, tmp_
     db, port, seen = tmp_path / "stream.db", free_port(), []
     with FakeOpenAI(tokens_per_second=25, chunk_chars=6) as fake:
         fake.responder = responder
-        server = start(full_settings, db, port, fake.base_url)
+        llm = {"MOCKROUND_LLM": "openai", "OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": "test",
+               "MOCKROUND_LLM_TIMEOUT": "20"}
+        server = start_app(full_settings, f"sqlite:///{db}", port, tmp_path / "server.log", **llm)
         base = f"http://127.0.0.1:{port}"
         try:
             created = httpx.post(f"{base}/v1/sessions", json={"case_id": "clickstream-analytics", "minutes": 30},
@@ -84,7 +63,7 @@ def test_kill_9_mid_stream_then_restart_and_resume(full_settings: Settings, tmp_
             if server.poll() is None:
                 server.kill()
         assert not any(e["type"] == "interviewer_done" and e["turn"] == 2 for e in seen)
-        server = start(full_settings, db, port, fake.base_url)
+        server = start_app(full_settings, f"sqlite:///{db}", port, tmp_path / "server.log", **llm)
         try:
             last = seen[-1]["seq"]
             with connect(f"ws://127.0.0.1:{port}/v1/sessions/{sid}/ws?token={token}&last_seq={last}") as ws:

@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +19,7 @@ import httpx
 import pytest
 
 from service.settings import PROJECT_ROOT, Settings
+from tests.services import free_port, start_app, stop_process
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a dev extra: pip install -e '.[dev]'")
 expect = sync_api.expect
@@ -52,51 +49,16 @@ pytestmark = [
 ]
 
 
-# ---- a real server process (as in test_crash_resume.py) -------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(settings: Settings, db: Path, port: int, log: Path, **env: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "MOCKROUND_DATA_DIR": str(settings.data_dir), "MOCKROUND_DATABASE_URL": f"sqlite:///{db}",
-           "MOCKROUND_LLM": "offline", **env}
-    with log.open("wb") as out:  # a file, not a pipe: a chatty server can never block on a full pipe
-        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "service.api.app:create_app", "--factory",
-                                 "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                                cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=out)
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-        if proc.poll() is not None:
-            raise RuntimeError(log.read_text(errors="replace")[-2000:] or "server died")
-    proc.kill()
-    raise RuntimeError("server did not become ready")
-
-
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
-
-
+# ---- a real server process (tests/services.py) ----------------------------------------------------
 @pytest.fixture(scope="module")
 def server(full_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("web-server")
     port = free_port()
-    proc = start_server(full_settings, tmp / "web.db", port, tmp / "server.log")
+    proc = start_app(full_settings, f"sqlite:///{tmp / 'web.db'}", port, tmp / "server.log")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        stop_server(proc)
+        stop_process(proc)
 
 
 @pytest.fixture(scope="module")
@@ -692,10 +654,10 @@ def test_markup_in_a_model_reply_stays_inert(page: Page, full_settings: Settings
     with FakeOpenAI(chunk_chars=7) as fake:
         fake.responder = responder
         port = free_port()
-        proc = start_server(full_settings, tmp_path / "llm.db", port, tmp_path / "server.log",
-                            MOCKROUND_LLM="openai", OPENAI_BASE_URL=fake.base_url, OPENAI_API_KEY="test",
-                            MOCKROUND_ALLOW_MODEL_REQUESTS="1", MOCKROUND_LLM_MAX_RETRIES="0",
-                            MOCKROUND_LLM_TIMEOUT="10")
+        proc = start_app(full_settings, f"sqlite:///{tmp_path / 'llm.db'}", port, tmp_path / "server.log",
+                         MOCKROUND_LLM="openai", OPENAI_BASE_URL=fake.base_url, OPENAI_API_KEY="test",
+                         MOCKROUND_ALLOW_MODEL_REQUESTS="1", MOCKROUND_LLM_MAX_RETRIES="0",
+                         MOCKROUND_LLM_TIMEOUT="10")
         try:
             base = f"http://127.0.0.1:{port}"
             sockets: list[Any] = []
@@ -717,5 +679,5 @@ def test_markup_in_a_model_reply_stays_inert(page: Page, full_settings: Settings
             expect(page.locator("#rp-turn .replay-text")).to_have_text(rendered(page, reply))
             assert_inert(page)
         finally:
-            stop_server(proc)
+            stop_process(proc)
         assert any("response_format" not in r for r in fake.requests)
