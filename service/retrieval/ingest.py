@@ -172,10 +172,14 @@ def ingest(settings: Settings, paths: Iterable[Path] = (), *, rebuild: bool = Fa
     return report
 
 
+Changes = tuple[list[Chunk], list[str]]
+
+
 def _apply(index: Index, groups: dict[str, list[Chunk]], report: IngestReport,
-           progress: Progress | None) -> None:
+           progress: Progress | None, changes: Changes | None = None) -> None:
+    """Write ``changes`` (planned against ``index`` here when not given) into ``index``."""
     try:
-        upserts, deletes = plan(_existing(index), groups, report)
+        upserts, deletes = changes or plan(_existing(index), groups, report)
         _write(index, upserts, deletes, progress)
     except SearchIndexError:
         raise
@@ -190,8 +194,8 @@ def _ingest_server(settings: Settings, groups: dict[str, list[Chunk]], report: I
     _apply(open_index(settings, create=True), groups, report, progress)
 
 
-def _pending_changes(settings: Settings, groups: dict[str, list[Chunk]]) -> int | None:
-    """Chunks to write into the active generation; None when there is none to copy."""
+def _current_plan(settings: Settings, groups: dict[str, list[Chunk]], report: IngestReport) -> Changes | None:
+    """What to change in the active generation (counted in ``report``); None when there is none to copy."""
     if not settings.index_dir.is_dir():
         return None
     try:
@@ -199,24 +203,23 @@ def _pending_changes(settings: Settings, groups: dict[str, list[Chunk]]) -> int 
     except SearchIndexError:
         return None  # missing collection or another embedding model: build a fresh generation
     try:
-        upserts, deletes = plan(_existing(index), groups, IngestReport())
+        return plan(_existing(index), groups, report)
     except Exception as exc:
         raise SearchIndexError(f"reading the index failed: {exc}") from exc
-    return len(upserts) + len(deletes)
 
 
 def _ingest_local(settings: Settings, groups: dict[str, list[Chunk]], report: IngestReport,
                   rebuild: bool, progress: Progress | None) -> None:
-    changes = None if rebuild else _pending_changes(settings, groups)
-    if changes == 0:
-        report.skipped = report.chunks
-        return
+    changes = None if rebuild else _current_plan(settings, groups, report)
+    if changes is not None and not (changes[0] or changes[1]):
+        return  # unchanged: nothing is written
     generations.check_writable(settings.data_dir)
     total = sum(len(c) for c in groups.values())
-    generations.check_space(settings.data_dir, settings.index_dir, total if changes is None else changes)
-    staged = generations.stage(settings, copy_current=changes is not None)
+    needed = total if changes is None else len(changes[0]) + len(changes[1])
+    generations.check_space(settings.data_dir, settings.index_dir, needed)
+    staged = generations.stage(settings, copy_current=changes is not None)  # the copy equals the plan's base
     try:
-        _apply(open_index(staged, create=True), groups, report, progress)
+        _apply(open_index(staged, create=True), groups, report, progress, changes)
     except Exception as exc:
         raise generations.failed(staged, exc) from exc
     except BaseException:  # interrupted: leave nothing half-built behind
