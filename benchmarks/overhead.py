@@ -9,6 +9,7 @@ transaction (persist); "other" is the rest (state load/validation, phrasing, eve
 
 from __future__ import annotations
 
+import gc
 import tempfile
 import time
 from collections.abc import Iterator
@@ -111,6 +112,7 @@ def run(quick: bool = False, res: Result | None = None) -> Result:
     started = time.perf_counter()
     warmed = 0 if quick else kb.warm()
     warm_s = time.perf_counter() - started
+    gc.freeze()  # as the server does after its warm start (service/api/runtime.py)
     samples: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory(prefix="bench-overhead-") as tmp:
         db = make_engine(f"sqlite:///{Path(tmp) / 'overhead.db'}")
@@ -138,8 +140,8 @@ def run(quick: bool = False, res: Result | None = None) -> Result:
         "A sample is one candidate answer through SessionService.submit (the websocket's code path): "
         "commit message + ack, load state, retrieve, grade, plan, offline phrasing, store state and events.",
         f"Scripts: {len(scripts(quick))} persona run(s) from evals/personas, level senior, 45 minutes; rubric "
-        "items embedded first, as a long-running server has them (Knowledge.warm; --quick: one unmeasured run "
-        "of the same script instead).",
+        "items embedded first and the start-up heap frozen, as the server does at start (Knowledge.warm, "
+        "gc.freeze; --quick: one unmeasured run of the same script instead).",
         "persist = time inside database transactions (SQLite WAL); other = everything else in the turn.",
     ]
     res.details = {"samples": samples}

@@ -118,8 +118,9 @@ def _wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float, log: P
         if proc.poll() is not None:
             raise BenchError(f"server exited: {log.read_text(errors='replace')[-1500:]}")
         try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
+            ready = httpx.get(f"{base}/readyz", timeout=2)
+            if ready.status_code == 200 and ready.json().get("warm") in ("done", "off"):
+                return  # measured after the warm start has finished, as a long-running server is
         except httpx.HTTPError:
             pass
         time.sleep(0.2)

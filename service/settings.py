@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     openai_embedding_model: str = "text-embedding-3-small"
     openai_embedding_dim: int = 1536
     chroma_url: str | None = None
+    # the int8 embedding model derived once from the shipped one (service/retrieval/quantize.py)
+    model_cache: Path = Path.home() / ".cache" / "mockround" / "models"
     collection: str = "mockround"
     chunk_tokens: int = Field(300, ge=50, le=2000)
     chunk_overlap: int = Field(40, ge=0, le=500)
@@ -61,6 +63,9 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     ws_max_message_bytes: int = 16_000
     ws_max_messages_per_second: float = 5.0
+    # at start, embed every rubric item in a background thread, then take the start-up heap out
+    # of the garbage collector's way (gc.freeze), so no turn pays for either
+    warm_start: bool = True
 
     # the index generation to open; unset = the one named in <data_dir>/index.current
     index_generation: str | None = None

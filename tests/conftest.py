@@ -22,6 +22,7 @@ def _tiktoken(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def make_settings(data_dir: Path, corpus_dir: Path = CORPUS, **kw: object) -> Settings:
+    kw.setdefault("warm_start", False)  # tests that need it turn it on (test_warm_start.py)
     return Settings(data_dir=data_dir, corpus_dir=corpus_dir, _env_file=None, **kw)  # type: ignore[call-arg]
 
 

@@ -136,7 +136,7 @@ def stop_process(proc: subprocess.Popen[bytes] | None) -> None:
 
 def spawn_service(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """Start a real ``uvicorn service.api.app:create_app`` process on 127.0.0.1 (not yet ready)."""
-    full_env = {**os.environ, "MOCKROUND_LLM": "offline", **env}
+    full_env = {**os.environ, "MOCKROUND_LLM": "offline", "MOCKROUND_WARM_START": "0", **env}
     with open(log, "ab") as out:
         return subprocess.Popen([sys.executable, "-m", "uvicorn", "service.api.app:create_app", "--factory",
                                  "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],

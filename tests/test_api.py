@@ -203,7 +203,7 @@ def test_export_regrade_and_delete(client: TestClient) -> None:
 def test_ops_endpoints(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz").json()
-    assert ready == {"ready": True, "checks": {"database": "ok", "index": "ok"}}
+    assert ready == {"ready": True, "checks": {"database": "ok", "index": "ok"}, "warm": "off"}
     create(client)
     assert "mockround_sessions_created_total" in client.get("/metrics").text
     assert client.get("/openapi.json").json()["paths"]["/v1/sessions"]

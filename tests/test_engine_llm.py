@@ -9,14 +9,13 @@ import openai
 import pytest
 
 from service.grading.judge import LLMJudge
-from service.grading.offline import OfflineGrader
+from service.grading.local import local_grader
 from service.interview.engine import Interview
 from service.interview.knowledge import Knowledge, build_knowledge
 from service.interview.report import scorecard
 from service.interview.script import Script, run_script
 from service.llm.fake_server import FakeOpenAI
 from service.llm.openai_compat import OpenAIChatModel
-from service.retrieval.embeddings import embed_minilm
 from service.settings import Settings
 
 pytestmark = pytest.mark.allow_model_requests
@@ -39,7 +38,7 @@ def kb(full_settings: Settings) -> Knowledge:
 def llm_interview(kb: Knowledge, server: FakeOpenAI) -> Interview:
     client = openai.OpenAI(api_key="k", base_url=server.base_url, timeout=5, max_retries=0)
     model = OpenAIChatModel(client, "gpt-4o-mini", max_retries=1, backoff=0.01)
-    kb.grader = LLMJudge(model, OfflineGrader(embed_minilm), kb.prompts)
+    kb.grader = LLMJudge(model, local_grader(), kb.prompts)
     return Interview.new(kb, CASE, "senior", 30, seed=3, model=model)
 
 

@@ -180,8 +180,10 @@ class BrokenCollection:
 
 
 def test_index_outage_mid_session_then_recovery(offline_client: TestClient) -> None:
+    """Above EXACT_MAX chunks dense search asks Chroma: an outage stops the turn cleanly."""
     rt = offline_client.app.state.runtime  # type: ignore[attr-defined]
     index = rt.kb.retriever.index
+    exact, rt.kb.retriever.dense = rt.kb.retriever.dense, None  # as for a corpus above EXACT_MAX
     sid, token = start_session(offline_client)
     healthy, index.collection = index.collection, BrokenCollection()
     try:
@@ -195,13 +197,33 @@ def test_index_outage_mid_session_then_recovery(offline_client: TestClient) -> N
         assert not [e for e in events if e["type"] == "interviewer_done"]  # no half-done turn
         assert rt.service.load(sid)[1] == 1  # the stored state did not move
     finally:
-        index.collection = healthy
+        index.collection, rt.kb.retriever.dense = healthy, exact
     assert offline_client.get("/readyz").status_code == 200
     last = max(e["seq"] for e in events)
     with offline_client.websocket_connect(f"/v1/sessions/{sid}/ws?token={token}&last_seq={last}") as ws:
         done = drive(ws, "interviewer_done")[-1]  # the saved answer is processed on reconnect
     assert done["turn"] == 2 and done["text"]
     assert [t["text"] for t in candidate_turns(offline_client, sid, token)] == [ANSWER]
+
+
+def test_index_outage_with_vectors_in_memory_keeps_interviews_going(offline_client: TestClient) -> None:
+    """Up to EXACT_MAX chunks the retriever searches the vectors it loaded: turns go on, /readyz warns."""
+    rt = offline_client.app.state.runtime  # type: ignore[attr-defined]
+    index = rt.kb.retriever.index
+    assert rt.kb.retriever.dense is not None
+    sid, token = start_session(offline_client)
+    healthy, index.collection = index.collection, BrokenCollection()
+    try:
+        ready = offline_client.get("/readyz")
+        assert ready.status_code == 503 and "refused" in ready.json()["checks"]["index"]
+        with offline_client.websocket_connect(f"/v1/sessions/{sid}/ws?token={token}") as ws:
+            drive(ws, "phase")
+            ws.send_text(json.dumps({"type": "answer", "client_id": "a1", "text": ANSWER}))
+            events = drive(ws, "interviewer_done")
+        assert events[0]["type"] == "ack" and not [e for e in events if e["type"] == "error"]
+    finally:
+        index.collection = healthy
+    assert offline_client.get("/readyz").status_code == 200
 
 
 def test_missing_index_at_startup_then_ingest_recovers(tmp_path: Path) -> None:

@@ -6,10 +6,10 @@ from service.corpus.models import RubricItem
 from service.errors import ModelError
 from service.grading import text as tx
 from service.grading.judge import LLMJudge, parse_verdicts
+from service.grading.local import local_grader
 from service.grading.offline import OfflineGrader
 from service.llm.fake import ScriptedChatModel
 from service.llm.prompts import PromptLibrary
-from service.retrieval.embeddings import embed_minilm
 from service.settings import PROJECT_ROOT
 
 WHY = RubricItem(id="t.why", phase="high_level", kind="key_point", points=2, needs_reason=True,
@@ -23,7 +23,7 @@ ITEMS = [WHY, MISTAKE]
 
 @pytest.fixture(scope="module")
 def grader() -> OfflineGrader:
-    return OfflineGrader(embed_minilm)
+    return local_grader()
 
 
 def test_text_signals() -> None:

@@ -22,13 +22,12 @@ import pytest
 
 from service.evals.grading_data import load_grading, scope
 from service.grading.judge import LLMJudge
-from service.grading.offline import OfflineGrader
+from service.grading.local import local_grader
 from service.interview.engine import Interview
 from service.interview.knowledge import Knowledge, build_knowledge
 from service.interview.report import scorecard
 from service.llm.base import Message
 from service.llm.openai_compat import OpenAIChatModel
-from service.retrieval.embeddings import embed_minilm
 from service.settings import PROJECT_ROOT, Settings
 
 pytestmark = [pytest.mark.allow_model_requests, pytest.mark.timeout(420)]
@@ -88,7 +87,7 @@ def model(base_url: str) -> CappedModel:
 @pytest.fixture(scope="module")
 def kb(full_settings: Settings, model: CappedModel) -> Knowledge:
     kb = build_knowledge(full_settings)
-    kb.grader = LLMJudge(model, OfflineGrader(embed_minilm), kb.prompts)
+    kb.grader = LLMJudge(model, local_grader(), kb.prompts)
     return kb
 
 

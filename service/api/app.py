@@ -62,7 +62,8 @@ def create_app(settings: Settings | None = None, llm_client: Any = None) -> Fast
     def readyz() -> JSONResponse:
         checks = rt.readiness()
         ready = all(v == "ok" for v in checks.values())
-        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+        return JSONResponse({"ready": ready, "checks": checks, "warm": rt.warm},  # warm: information only
+                            status_code=200 if ready else 503)
 
     @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
     def metrics() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 import threading
 import time
@@ -52,6 +53,7 @@ class Runtime:
     engine: Any = None
     startup_error: str | None = None
     startup_kind: type[MockroundError] = SearchIndexError
+    warm: str = "off"  # off | running | done | failed: ...
     llm_client: Any = None
     last_attempt: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -77,6 +79,20 @@ class Runtime:
                 self.startup_error = None
             except MockroundError as exc:
                 self.startup_error, self.startup_kind = str(exc), type(exc)
+                return
+        if self.settings.warm_start:
+            self.warm = "running"
+            threading.Thread(target=self._warm, args=(self.kb,), name="mockround-warm", daemon=True).start()
+
+    def _warm(self, kb: Knowledge) -> None:
+        """Embed every rubric item now, then freeze the long-lived heap (turns meanwhile just embed lazily)."""
+        try:
+            kb.warm()
+        except Exception as exc:  # warming is an optimisation: a failure only means lazy embedding
+            self.warm = f"failed: {str(exc)[:160]}"
+            return
+        gc.freeze()  # corpus, index and vectors: a full collection no longer walks them (~50 ms)
+        self.warm = "done"
 
     def observe_turn(self, turn: Any) -> None:
         """Model tokens and latency per interviewer turn, and fallbacks by type."""

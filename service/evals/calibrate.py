@@ -17,8 +17,8 @@ import numpy as np
 
 from service.corpus.loader import Corpus, load_corpus
 from service.evals.grading_data import LabelledAnswer, load_grading, scope
+from service.grading.local import local_grader
 from service.grading.offline import CALIBRATION_FILE, FEATURES, Calibration, OfflineGrader
-from service.retrieval.embeddings import embed_minilm
 
 
 def load_dev(root: Path, corpus: Corpus) -> list[tuple[str, LabelledAnswer]]:
@@ -92,7 +92,7 @@ def best_threshold(grader: OfflineGrader, data: list, mistakes: bool, floor: flo
 def calibrate(corpus_dir: Path, grading_dir: Path, out: Path = CALIBRATION_FILE, l2: float = 0.05) -> dict[str, object]:
     corpus = load_corpus(corpus_dir)
     rows = load_dev(grading_dir, corpus)
-    grader = OfflineGrader(embed_minilm, Calibration())
+    grader = local_grader(Calibration())
     data = collect(grader, rows, corpus)
     x = np.array([m.features for m, _, _ in data])
     y = np.array([1.0 if g else 0.0 for _, _, g in data])

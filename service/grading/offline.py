@@ -86,8 +86,11 @@ class Prepared:
 class OfflineGrader:
     name = "offline"
 
-    def __init__(self, embed: Embed, calibration: Calibration | None = None) -> None:
+    def __init__(self, embed: Embed, calibration: Calibration | None = None, units: Embed | None = None) -> None:
+        """``units`` maps sentence units to their vectors then their pairs' (``late.unit_vectors``);
+        without it each unit and pair is embedded on its own with ``embed``."""
         self.embed = embed
+        self.units = units
         self.cal = calibration or Calibration.load()
         self._item_vecs: dict[tuple[str, str], np.ndarray] = {}
         self._item_texts: dict[tuple[str, str, tuple[str, ...]], ItemText] = {}
@@ -139,7 +142,10 @@ class OfflineGrader:
         units, injection, lists, stuffing = self._split(answer)
         windows = [" ".join(units[max(0, n - 1) : n + 3]) for n in range(len(units))]
         pairs = [" ".join(units[n : n + 2]) for n in range(len(units))]
-        vectors = self.embed(units + pairs) if units else np.zeros((0, 1))
+        if not units:
+            vectors = np.zeros((0, 1))
+        else:
+            vectors = self.units(units) if self.units else self.embed(units + pairs)
         words = sum(len(u.split()) for u in units)
         unit_stems = [tx.stems(u) for u in units]  # a window's stems are the union of its units' stems
         window_stems = [set().union(*unit_stems[max(0, n - 1) : n + 3]) for n in range(len(units))]

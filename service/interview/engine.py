@@ -67,7 +67,7 @@ class Interview:
         query = without_injection(text)
         if self.kb.retriever is not None and query.strip():
             hits = self.kb.retriever.search(query, k=REF_SCOPE_K, filters=Filters(
-                kind=("rubric",), phase=(st.phase,), level=st.level))
+                kind=("rubric",), phase=(st.phase,), level=st.level), vector=self.kb.answer_vector(text))
             for hit in hits:
                 owner = str(hit.metadata.get("owner", ""))
                 if owner.startswith("ref.") and hit.dense_rank and hit.bm25_rank and hit.item_id in self.kb.items:

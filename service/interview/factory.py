@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from service.grading.judge import LLMJudge
-from service.grading.offline import OfflineGrader
+from service.grading.local import local_grader
 from service.interview.knowledge import Knowledge, build_knowledge
 from service.llm.base import ChatModel
 from service.llm.factory import chat_model
-from service.retrieval.embeddings import embed_minilm
 from service.settings import Settings
 
 
@@ -17,5 +16,5 @@ def runtime(settings: Settings, client: Any = None, with_retriever: bool = True)
     model = chat_model(settings, client)
     kb = build_knowledge(settings, with_retriever=with_retriever)
     if model is not None:
-        kb.grader = LLMJudge(model, OfflineGrader(embed_minilm), kb.prompts)
+        kb.grader = LLMJudge(model, local_grader(), kb.prompts)
     return kb, model

@@ -10,9 +10,10 @@ import numpy as np
 
 from service.corpus.loader import Corpus, load_corpus
 from service.corpus.models import ClarificationFact, RubricItem, StressTest, level_rank
-from service.grading.offline import OfflineGrader
+from service.grading.text import is_injection, sentences
 from service.grading.verdicts import GradeResult
 from service.llm.prompts import PromptLibrary
+from service.retrieval.composed import answer_vector as composed_vector
 from service.retrieval.search import Retriever, tokenize
 from service.settings import Settings
 
@@ -27,6 +28,11 @@ class Grader(Protocol):
               context: dict[str, str] | None = None) -> GradeResult: ...
 
 
+def answer_units(text: str) -> list[str]:
+    """The sentence units of an answer that grading and retrieval see (injected ones removed)."""
+    return [u for u in sentences(text) if not is_injection(u)]
+
+
 @dataclass
 class Knowledge:
     corpus: Corpus
@@ -38,6 +44,7 @@ class Knowledge:
     tests: dict[str, StressTest] = field(default_factory=dict)
     owners: dict[str, str] = field(default_factory=dict)
     _fact_vecs: dict[str, tuple[list[ClarificationFact], np.ndarray, list[int]]] = field(default_factory=dict)
+    sources: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # item id → study pointer (report.py)
 
     def __post_init__(self) -> None:
         self.items = self.corpus.rubric_items()
@@ -58,6 +65,22 @@ class Knowledge:
         for case_id in self.corpus.cases:
             self._facts(case_id)
         return len(self.items)
+
+    def answer_vector(self, text: str) -> np.ndarray | None:
+        """The dense query for an answer: its sentence units (injected ones removed), composed.
+
+        The offline grader embeds the same units in the same turn, so with the local model
+        this costs one pass over the answer's tokens in all (see retrieval/composed.py).
+        """
+        if self.retriever is None:
+            return None
+        return composed_vector(answer_units(text), self.retriever.index.embedder)
+
+    def prefetch_answer(self, text: str) -> None:
+        """Start embedding an answer's units in the background while its message is being stored."""
+        ahead = getattr(self.retriever.index.embedder, "prefetch", None) if self.retriever else None
+        if ahead is not None and text.strip():
+            ahead(answer_units(text))
 
     def in_level(self, item: RubricItem | StressTest, level: str) -> bool:
         return level_rank(item.min_level) <= level_rank(level)
@@ -99,6 +122,7 @@ class Knowledge:
 
 def build_knowledge(settings: Settings, grader: Grader | None = None, with_retriever: bool = True) -> Knowledge:
     """Load the corpus and open the index; the offline grader is the default."""
+    from service.grading.local import local_grader
     from service.llm.prompts import library
     from service.retrieval.embeddings import embed_minilm
     from service.retrieval.index import open_index
@@ -106,4 +130,4 @@ def build_knowledge(settings: Settings, grader: Grader | None = None, with_retri
     corpus = load_corpus(settings.corpus_dir)
     retriever = Retriever(open_index(settings)) if with_retriever else None
     return Knowledge(corpus=corpus, retriever=retriever, embed=embed_minilm,
-                     prompts=library(settings.prompts_dir), grader=grader or OfflineGrader(embed_minilm))
+                     prompts=library(settings.prompts_dir), grader=grader or local_grader())

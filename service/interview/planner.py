@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 from service.corpus.models import PHASES, RubricItem, StressTest
 from service.grading.text import without_injection
 from service.grading.verdicts import GradeResult
@@ -86,6 +88,20 @@ def _design_text(state: InterviewState, turns: int = 4) -> str:
     return " ".join(without_injection(t.text) for t in state.candidate_turns()[-turns:])[-2500:]
 
 
+def _design_vector(state: InterviewState, kb: Knowledge, turns: int = 4) -> np.ndarray | None:
+    """The dense query for the design so far: the mean of the last answers' own vectors.
+
+    An answer's vector is composed from its sentences' vectors, which were embedded when it
+    was graded and stay cached, so with the local model this runs no model; and every recent
+    answer counts, not only the first 256 tokens of their concatenation.
+    """
+    vectors = [v for v in (kb.answer_vector(t.text) for t in state.candidate_turns()[-turns:]) if v is not None]
+    if not vectors:
+        return None
+    mean = np.mean(vectors, axis=0)
+    return mean / max(float(np.linalg.norm(mean)), 1e-12)
+
+
 def pick_stress(state: InterviewState, kb: Knowledge) -> StressTest | None:
     """A stress test relevant to the design so far, for this phase and level, never repeated."""
     phase, asked = state.phase, set(state.asked_stress)
@@ -93,7 +109,8 @@ def pick_stress(state: InterviewState, kb: Knowledge) -> StressTest | None:
     scores: dict[str, float] = {}
     if kb.retriever is not None and design.strip():
         hits = kb.retriever.search(design, k=12, filters=Filters(
-            kind=("stress_test",), phase=(phase,), level=state.level, exclude_ids=frozenset(asked)))
+            kind=("stress_test",), phase=(phase,), level=state.level, exclude_ids=frozenset(asked)),
+            vector=_design_vector(state, kb))
         scores = {h.item_id: h.score for h in hits if h.item_id in kb.tests}
     own = kb.corpus.case(state.case_id)
     for test in own.stress_tests:  # the case's own tests are always candidates

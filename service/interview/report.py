@@ -9,7 +9,14 @@ from service.interview.state import InterviewState
 
 
 def item_source(kb: Knowledge, item: RubricItem) -> tuple[str, str, str]:
-    """(origin label, corpus file, section) for study pointers."""
+    """(origin label, corpus file, section) for study pointers (memoised per item: the corpus is fixed)."""
+    found = kb.sources.get(item.id)
+    if found is None:
+        found = kb.sources[item.id] = _find_source(kb, item)
+    return found
+
+
+def _find_source(kb: Knowledge, item: RubricItem) -> tuple[str, str, str]:
     corpus = kb.corpus
     owner = kb.owners.get(item.id)
     if owner:

@@ -60,8 +60,12 @@ class SessionService:
             raise InvalidInputError(f"unknown message type {kind!r}")
         if "\x00" in text or "\x00" in client_id:
             raise InvalidInputError("text and client_id must not contain NUL characters")
-        fresh = self.repo.record_message(session_id, client_id, kind, text)
-        ack = self.repo.emit(session_id, [{"type": "ack", "client_id": client_id, "duplicate": not fresh}])
+        if kind == "answer":
+            self.kb.prefetch_answer(text)  # embedding overlaps with storing the message and loading the state
+        fresh, ack = self.repo.record_message(session_id, client_id, kind, text,
+                                              ack={"type": "ack", "client_id": client_id, "duplicate": False})
+        if not fresh:  # seen before: acknowledged again, processed once
+            ack = self.repo.emit(session_id, [{"type": "ack", "client_id": client_id, "duplicate": True}])
         yield from ack
         yield from self.process_pending(session_id, after=ack[-1]["seq"])
 

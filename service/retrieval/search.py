@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense search in Chroma fused with BM25 by reciprocal-rank fusion.
+"""Hybrid retrieval: dense search (exact in memory, or Chroma HNSW when large) fused with BM25 by RRF.
 
 Local Chroma has no sparse or hybrid search, so BM25 runs in process over the collection's
 documents (loaded once per retriever) and both rankings are fused with RRF. BM25 scores come
@@ -20,6 +20,7 @@ import numpy as np
 
 from service.corpus.models import level_rank
 from service.errors import SearchIndexError
+from service.retrieval.dense import EXACT_MAX, DenseMatrix
 from service.retrieval.index import Index
 
 RRF_K = 60
@@ -199,29 +200,41 @@ class Retriever:
     texts: list[str] = field(default_factory=list)
     metas: list[dict[str, Any]] = field(default_factory=list)
     bm25: SparseBM25 | None = None
+    dense: DenseMatrix | None = None
 
     def __post_init__(self) -> None:
         self.refresh()
 
     def refresh(self) -> None:
         self.ids, self.texts, self.metas = [], [], []
+        vectors: list[Any] = []
+        try:
+            exact = self.index.collection.count() <= EXACT_MAX
+        except Exception as exc:
+            raise SearchIndexError(f"search index unavailable: {exc}") from exc
+        include = ["documents", "metadatas"] + (["embeddings"] if exact else [])
         while True:  # in pages: one get of a large collection exceeds SQLite's variable limit (~32k rows)
             try:
-                got = self.index.collection.get(include=["documents", "metadatas"], limit=REFRESH_PAGE,
+                got = self.index.collection.get(include=include, limit=REFRESH_PAGE,  # type: ignore[arg-type]
                                                 offset=len(self.ids))
             except Exception as exc:
                 raise SearchIndexError(f"search index unavailable: {exc}") from exc
             self.ids += got["ids"]
             self.texts += got["documents"] or []
             self.metas += [dict(m) for m in got["metadatas"] or []]
+            vectors += list(got["embeddings"]) if exact and got["embeddings"] is not None else []
             if len(got["ids"]) < REFRESH_PAGE:
                 break
+        self.dense = DenseMatrix(vectors) if exact and len(vectors) == len(self.ids) and vectors else None
         self._pos = {cid: n for n, cid in enumerate(self.ids)}
         self.columns = Columns(self.metas)
         self.bm25 = SparseBM25([tokenize(t) for t in self.texts]) if self.texts else None
 
-    def _dense(self, query: str, filters: Filters, n: int) -> list[str]:
-        vector = np.asarray(self.index.embedder([query])[0], dtype=np.float32)
+    def _dense(self, query: str, filters: Filters, n: int, vector: np.ndarray | None = None) -> list[str]:
+        if vector is None:
+            vector = np.asarray(self.index.embedder([query])[0], dtype=np.float32)
+        if self.dense is not None:
+            return [self.ids[p] for p in self.dense.top(vector, self.columns.mask(filters), n)]
         n = min(n, len(self.ids))
         try:
             res = self.index.collection.query(query_embeddings=[vector.tolist()], n_results=n,
@@ -239,13 +252,18 @@ class Retriever:
         ranked = order[: int(np.count_nonzero(scores > 0))]  # the positive scores lead the order
         return [self.ids[pos] for pos in ranked[self.columns.mask(filters)[ranked]][:n]]
 
-    def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[Hit]:
-        """Top ``k`` chunks for ``query`` by reciprocal-rank fusion of dense and BM25."""
+    def search(self, query: str, k: int = 5, filters: Filters | None = None,
+               vector: np.ndarray | None = None) -> list[Hit]:
+        """Top ``k`` chunks for ``query`` by reciprocal-rank fusion of dense and BM25.
+
+        ``vector`` replaces the embedding of ``query`` on the dense side (the planner passes
+        the mean of several answers' vectors; BM25 still reads ``query``).
+        """
         filters = filters or Filters()
         if not self.ids or not query.strip():
             return []
         depth = max(4 * k, 40) + len(filters.exclude_ids)
-        dense, sparse = self._dense(query, filters, depth), self._sparse(query, filters, depth)
+        dense, sparse = self._dense(query, filters, depth, vector), self._sparse(query, filters, depth)
         scores: dict[str, float] = {}
         for ranking in (dense, sparse):
             for rank, cid in enumerate(ranking):

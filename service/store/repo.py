@@ -154,16 +154,22 @@ class Repo:
             return int(db.scalar(select(func.max(EventRow.seq)).where(EventRow.session_id == session_id)) or 0)
 
     # ---- client messages --------------------------------------------------------------
-    def record_message(self, session_id: str, client_id: str, kind: str, text: str) -> bool:
-        """Store a candidate message durably; False when this client id was seen before."""
+    def record_message(self, session_id: str, client_id: str, kind: str, text: str,
+                       ack: dict[str, Any] | None = None) -> tuple[bool, list[dict[str, Any]]]:
+        """Store a candidate message durably, with ``ack`` in the same transaction when given.
+
+        Returns (fresh, stored ack events); fresh is False when this client id was seen before,
+        and then nothing is stored (the caller acknowledges the duplicate separately).
+        """
         try:
             with self.tx() as db:
                 db.add(ClientMessageRow(session_id=session_id, client_id=client_id, type=kind, text=text,
                                         processed=False))
-            return True
+                db.flush()  # a duplicate client id fails here, before the ack takes a sequence number
+                return True, self.append_events(db, session_id, [ack] if ack else [])
         except IntegrityError as exc:
             if _unique_violation(exc, "uq_client_msg"):
-                return False
+                return False, []
             raise NotFoundError(f"session {session_id} not found") from exc  # deleted meanwhile (foreign key)
 
     def pending_messages(self, session_id: str) -> list[ClientMessageRow]:
