@@ -33,7 +33,10 @@ class Settings(BaseSettings):
     openai_embedding_model: str = "text-embedding-3-small"
     openai_embedding_dim: int = 1536
     chroma_url: str | None = None
-    # the int8 embedding model derived once from the shipped one (service/retrieval/quantize.py)
+    # float32: the shipped MiniLM as it is (the default: the grader is calibrated and gated on it);
+    # int8: a dynamically quantised copy derived once into model_cache, ~2.5x faster embedding
+    # (docs/performance.md has both precisions' quality numbers). Switching needs a re-ingest.
+    embedding_precision: Literal["float32", "int8"] = "float32"
     model_cache: Path = Path.home() / ".cache" / "mockround" / "models"
     collection: str = "mockround"
     chunk_tokens: int = Field(300, ge=50, le=2000)

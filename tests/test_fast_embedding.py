@@ -7,7 +7,7 @@ import pytest
 
 from service.errors import ConfigError
 from service.retrieval import embeddings
-from service.retrieval.composed import answer_vector, compose, unit_vectors
+from service.retrieval.composed import answer_vector, compose
 from service.retrieval.dense import DenseMatrix
 from service.retrieval.embeddings import embed_minilm, token_counts
 from service.retrieval.quantize import model_file
@@ -51,19 +51,26 @@ def test_recent_texts_are_not_embedded_again(monkeypatch: pytest.MonkeyPatch) ->
     assert calls == [["a sentence never seen before in this process"]]
 
 
-def test_pairs_and_answers_are_token_weighted_sums_of_units() -> None:
+def test_an_answer_vector_is_the_token_weighted_sum_of_its_units() -> None:
     vectors, counts = embed_minilm(UNITS), token_counts(UNITS)
-    out = unit_vectors(UNITS)
-    assert out.shape == (6, vectors.shape[1])
-    assert np.array_equal(out[:3], vectors)  # a unit is judged by its own vector
-    expected = counts[0] * vectors[0] + counts[1] * vectors[1]
-    assert np.allclose(out[3], expected / np.linalg.norm(expected), atol=1e-6)
-    assert np.array_equal(out[5], vectors[2])  # the last unit has no neighbour
     whole = answer_vector(UNITS)
-    assert whole is not None and np.allclose(whole, compose(vectors, counts), atol=1e-6)
+    expected = (counts[:, None] * vectors).sum(axis=0)
+    assert whole is not None and np.allclose(whole, expected / np.linalg.norm(expected), atol=1e-6)
+    assert np.allclose(whole, compose(vectors, counts), atol=1e-6)
     assert answer_vector(["  "]) is None
     # composed, the answer still points where its own embedding does
     assert float(whole @ embed_minilm([" ".join(UNITS)])[0]) > 0.85
+
+
+def test_the_grader_prefetches_what_it_will_embed() -> None:
+    from service.grading.local import local_grader
+
+    asked: list[list[str]] = []
+    grader = local_grader()
+    grader.ahead = asked.append
+    grader.prefetch("We keep raw events. Kafka is keyed by session id.")
+    units = ["We keep raw events.", "Kafka is keyed by session id."]
+    assert asked == [[*units, "We keep raw events. Kafka is keyed by session id.", units[1]]]
 
 
 def test_dense_matrix_is_exact_and_respects_the_mask() -> None:
@@ -121,3 +128,22 @@ def test_prefetched_texts_are_embedded_once(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(embeddings, "_embed", real)
     embeddings.RECENT.clear()
     assert np.array_equal(got, embed_minilm(fresh))
+
+
+def test_int8_precision_is_opt_in_and_close_to_float32(tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from service.retrieval.embeddings import minilm_model
+
+    code = ("import json; from service.retrieval.embeddings import embed_minilm, minilm_model; "
+            f"print(json.dumps([minilm_model(), embed_minilm({UNITS!r}).tolist()]))")
+    env = {**os.environ, "MOCKROUND_EMBEDDING_PRECISION": "int8", "MOCKROUND_MODEL_CACHE": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=True)
+    name, vectors = json.loads(out.stdout)
+    assert minilm_model() == "all-MiniLM-L6-v2-onnx-int8" and name == "all-MiniLM-L6-v2-onnx-dynamic-int8"
+    assert list(tmp_path.glob("minilm-l6-*.onnx"))  # derived into the configured cache
+    cosines = (np.asarray(vectors) * embed_minilm(UNITS)).sum(axis=1)
+    assert cosines.min() > 0.97

@@ -1,13 +1,17 @@
 """Offline grader behaviour on hand-written answers (rules the calibration cannot undo)."""
 
+import math
+
+import numpy as np
 import pytest
 
 from service.corpus.models import RubricItem
 from service.errors import ModelError
 from service.grading import text as tx
+from service.grading.features import ITEM_FEATURES, idf_cover, idf_weights
 from service.grading.judge import LLMJudge, parse_verdicts
 from service.grading.local import local_grader
-from service.grading.offline import OfflineGrader
+from service.grading.offline import FEATURES, Calibration, Match, OfflineGrader
 from service.llm.fake import ScriptedChatModel
 from service.llm.prompts import PromptLibrary
 from service.settings import PROJECT_ROOT
@@ -64,6 +68,41 @@ def test_injection_sentences_are_dropped(grader: OfflineGrader) -> None:
 
 def test_empty_answer_meets_nothing(grader: OfflineGrader) -> None:
     assert not grader.grade("pass", ITEMS).met_ids()
+
+
+def test_idf_cover_weighs_words_the_other_items_do_not_share() -> None:
+    items = idf_weights([frozenset({"kafka", "watermark", "late"}), frozenset({"kafka", "glacier", "tier"}),
+                         frozenset({"kafka", "partition"})])
+    shared = idf_cover(items, {"kafka"})
+    own = idf_cover(items, {"watermark"})
+    assert shared[0] < own[0] and own[1] == 0.0
+    assert np.all(idf_cover(items, {"kafka", "watermark", "late", "glacier", "tier", "partition"}) == 1.0)
+    assert idf_cover(idf_weights([frozenset()]), {"kafka"}).tolist() == [0.0]
+
+
+def _match(window: str, context: str, n_item: int = len(ITEM_FEATURES)) -> Match:
+    return Match(np.ones(len(FEATURES)), "Flink runs the real-time path.", window, [], np.ones(n_item), context)
+
+
+def test_item_model_decides_and_old_calibrations_still_load() -> None:
+    window = {"weights": [1.0] * 7, "bias": -6.0, "threshold": 0.5, "mistake_threshold": 0.6}
+    window_only = Calibration.from_dict(window)
+    m = _match("Flink runs the real-time path.", "")
+    assert window_only.item_probability(m, mistake=False) == window_only.probability(m.features)
+    cal = Calibration.from_dict({**window, "item_model": {"weights": [0.5] * len(ITEM_FEATURES), "bias": -1.0},
+                                 "mistake_model": {"weights": [0.0] * len(ITEM_FEATURES), "bias": -3.0}})
+    z = -1.0 + 0.5 * len(ITEM_FEATURES)
+    assert math.isclose(cal.item_probability(m, mistake=False), 1 / (1 + math.exp(-z)))
+    assert math.isclose(cal.item_probability(m, mistake=True), 1 / (1 + math.exp(3.0)))
+
+
+def test_a_justification_may_follow_the_mention_a_few_sentences_later() -> None:
+    cal = Calibration(item_weights=(1.0,) * len(ITEM_FEATURES), item_bias=0.0)
+    grader = OfflineGrader(lambda texts: np.zeros((len(texts), 3)), cal)
+    bare = grader.verdict(WHY, _match("Flink runs the real-time path. It reads Kafka.", ""))
+    assert not bare.met and bare.reason == "mentioned without a justification"
+    later = "Flink runs the real-time path. It reads Kafka. Product managers act on it, because prices move."
+    assert grader.verdict(WHY, _match("Flink runs the real-time path. It reads Kafka.", later)).met
 
 
 def test_judge_falls_back_after_invalid_output(grader: OfflineGrader) -> None:

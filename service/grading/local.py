@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from service.grading.offline import Calibration, OfflineGrader
-from service.retrieval.composed import unit_vectors
-from service.retrieval.embeddings import embed_minilm
+from service.retrieval.embeddings import embed_minilm, prefetch_minilm
 
 
 def local_grader(calibration: Calibration | None = None) -> OfflineGrader:
-    """MiniLM for criteria and cues; each sentence embedded once, pairs composed from them."""
-    return OfflineGrader(embed_minilm, calibration, units=unit_vectors)
+    """MiniLM for everything; an answer's sentences and pairs are embedded ahead while its turn is stored."""
+    return OfflineGrader(embed_minilm, calibration, ahead=prefetch_minilm)

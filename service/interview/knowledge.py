@@ -77,10 +77,19 @@ class Knowledge:
         return composed_vector(answer_units(text), self.retriever.index.embedder)
 
     def prefetch_answer(self, text: str) -> None:
-        """Start embedding an answer's units in the background while its message is being stored."""
+        """Start embedding an answer in the background while its message is being stored.
+
+        First its units (retrieval composes the answer's vector from them), then what the
+        offline grader embeds besides (sentence pairs); an LLM judge has nothing to prefetch.
+        """
+        if not text.strip():
+            return
         ahead = getattr(self.retriever.index.embedder, "prefetch", None) if self.retriever else None
-        if ahead is not None and text.strip():
+        if ahead is not None:
             ahead(answer_units(text))
+        grader_ahead = getattr(self.grader, "prefetch", None)
+        if grader_ahead is not None:
+            grader_ahead(text)
 
     def in_level(self, item: RubricItem | StressTest, level: str) -> bool:
         return level_rank(item.min_level) <= level_rank(level)
