@@ -37,10 +37,15 @@ CASE = "clickstream-analytics"
 PHASES = ["clarify", "high_level", "deep_dive", "cross_cutting", "summary"]
 XSS = '<img src=x onerror="window.__xss=1"> and <script>window.__xss=1</script> done'
 QUESTION = "How many events per second at peak, and who reads the dashboards?"
-DESIGN = ("Kafka keyed by session id, a raw copy in object storage for replay, and Flink for minute-level "
-          "aggregates because the dashboards need fresh numbers.")
-DEEP = ("Deduplicate events with an idempotency key per event id, exactly-once sinks with Kafka transactions, "
-        "and a schema registry with backward compatible Avro schemas.")
+# substantive answers (with their reasons), so the grader credits items the scorecard can show
+DESIGN = ("Collectors write to Kafka keyed by session id, because ordering within a session matters for "
+          "sessionisation. Every raw event also lands unchanged in object storage, partitioned by hour, so we "
+          "can replay history after a bug. Flink computes the minute-level aggregates because the dashboards "
+          "need fresh numbers, and a nightly batch job rebuilds the certified daily tables.")
+DEEP = ("Every event carries an event id, and the streaming job deduplicates on it within a day because mobile "
+        "clients retry and would otherwise double-count. Sinks commit with Kafka transactions so a restart "
+        "never writes a partial result twice. Producers register Avro schemas in a schema registry that "
+        "enforces backward compatibility, so adding an optional field never breaks a consumer.")
 
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(),
