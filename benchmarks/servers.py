@@ -64,14 +64,16 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+def stop_process(proc: subprocess.Popen[bytes] | None) -> None:
+    """Terminate a child process, kill it if it has not gone within 15 s (also used by tests/services.py)."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
 
 
 @contextmanager
@@ -87,7 +89,7 @@ def fake_model(ttft: float, chunks_per_second: float, chunk_chars: int = 8) -> I
             raise BenchError(f"fake model server did not start: {line!r} {err}")
         yield f"http://127.0.0.1:{line}/v1"
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 @contextmanager
@@ -109,7 +111,7 @@ def app_server(settings: Settings, db: Path, model_url: str | None, timeout: flo
         _wait_ready(base, proc, timeout, log)
         yield base, proc.pid
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 def _wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float, log: Path) -> None:

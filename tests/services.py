@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,17 +22,12 @@ import httpx
 import psycopg
 import pytest
 
+from benchmarks.servers import free_port, stop_process
 from service.settings import PROJECT_ROOT
 
 POSTGRES_SCRIPT = PROJECT_ROOT / "scripts" / "postgres.sh"
 CHROMA = Path(sys.executable).with_name("chroma")
 DATABASES = ("sqlite", "postgres")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def selected_database() -> str:
@@ -121,17 +115,6 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float, log: Path
 
 def tail(log: Path, chars: int = 3000) -> str:
     return log.read_text(errors="replace")[-chars:] if log.exists() else "(no log)"
-
-
-def stop_process(proc: subprocess.Popen[bytes] | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
 
 
 def spawn_service(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

@@ -179,25 +179,33 @@ class BrokenCollection:
         return fail
 
 
+def answer_during_outage(client: TestClient, sid: str, token: str, until: str) -> list[dict[str, Any]]:
+    """With the Chroma collection refusing every call: /readyz says so, then one answer is sent."""
+    index = client.app.state.runtime.kb.retriever.index  # type: ignore[attr-defined]
+    healthy, index.collection = index.collection, BrokenCollection()
+    try:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and "refused" in ready.json()["checks"]["index"]
+        with client.websocket_connect(f"/v1/sessions/{sid}/ws?token={token}") as ws:
+            drive(ws, "phase")
+            ws.send_text(json.dumps({"type": "answer", "client_id": "a1", "text": ANSWER}))
+            return drive(ws, until)
+    finally:
+        index.collection = healthy
+
+
 def test_index_outage_mid_session_then_recovery(offline_client: TestClient) -> None:
     """Above EXACT_MAX chunks dense search asks Chroma: an outage stops the turn cleanly."""
     rt = offline_client.app.state.runtime  # type: ignore[attr-defined]
-    index = rt.kb.retriever.index
     exact, rt.kb.retriever.dense = rt.kb.retriever.dense, None  # as for a corpus above EXACT_MAX
     sid, token = start_session(offline_client)
-    healthy, index.collection = index.collection, BrokenCollection()
     try:
-        ready = offline_client.get("/readyz")
-        assert ready.status_code == 503 and "refused" in ready.json()["checks"]["index"]
-        with offline_client.websocket_connect(f"/v1/sessions/{sid}/ws?token={token}") as ws:
-            drive(ws, "phase")
-            ws.send_text(json.dumps({"type": "answer", "client_id": "a1", "text": ANSWER}))
-            events = drive(ws, "error")
+        events = answer_during_outage(offline_client, sid, token, until="error")
         assert events[0]["type"] == "ack" and events[-1]["code"] == "index_error"
         assert not [e for e in events if e["type"] == "interviewer_done"]  # no half-done turn
         assert rt.service.load(sid)[1] == 1  # the stored state did not move
     finally:
-        index.collection, rt.kb.retriever.dense = healthy, exact
+        rt.kb.retriever.dense = exact
     assert offline_client.get("/readyz").status_code == 200
     last = max(e["seq"] for e in events)
     with offline_client.websocket_connect(f"/v1/sessions/{sid}/ws?token={token}&last_seq={last}") as ws:
@@ -209,20 +217,10 @@ def test_index_outage_mid_session_then_recovery(offline_client: TestClient) -> N
 def test_index_outage_with_vectors_in_memory_keeps_interviews_going(offline_client: TestClient) -> None:
     """Up to EXACT_MAX chunks the retriever searches the vectors it loaded: turns go on, /readyz warns."""
     rt = offline_client.app.state.runtime  # type: ignore[attr-defined]
-    index = rt.kb.retriever.index
     assert rt.kb.retriever.dense is not None
     sid, token = start_session(offline_client)
-    healthy, index.collection = index.collection, BrokenCollection()
-    try:
-        ready = offline_client.get("/readyz")
-        assert ready.status_code == 503 and "refused" in ready.json()["checks"]["index"]
-        with offline_client.websocket_connect(f"/v1/sessions/{sid}/ws?token={token}") as ws:
-            drive(ws, "phase")
-            ws.send_text(json.dumps({"type": "answer", "client_id": "a1", "text": ANSWER}))
-            events = drive(ws, "interviewer_done")
-        assert events[0]["type"] == "ack" and not [e for e in events if e["type"] == "error"]
-    finally:
-        index.collection = healthy
+    events = answer_during_outage(offline_client, sid, token, until="interviewer_done")
+    assert events[0]["type"] == "ack" and not [e for e in events if e["type"] == "error"]
     assert offline_client.get("/readyz").status_code == 200
 
 

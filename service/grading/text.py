@@ -82,9 +82,14 @@ def is_injection(text: str) -> bool:
     return bool(INJECTION.search(text))
 
 
+def answer_units(text: str) -> list[str]:
+    """The sentence units of an answer that grading and retrieval see (injected ones removed)."""
+    return [u for u in sentences(text) if not is_injection(u)]
+
+
 def without_injection(text: str) -> str:
     """The text minus sentences that try to instruct the grader or interviewer."""
-    return " ".join(u for u in sentences(text) if not is_injection(u))
+    return " ".join(answer_units(text))
 
 
 def is_bare_list(text: str) -> bool:

@@ -10,7 +10,7 @@ import numpy as np
 
 from service.corpus.loader import Corpus, load_corpus
 from service.corpus.models import ClarificationFact, RubricItem, StressTest, level_rank
-from service.grading.text import is_injection, sentences
+from service.grading.text import answer_units
 from service.grading.verdicts import GradeResult
 from service.llm.prompts import PromptLibrary
 from service.retrieval.composed import answer_vector as composed_vector
@@ -26,11 +26,6 @@ class Grader(Protocol):
 
     def grade(self, answer: str, items: list[RubricItem],
               context: dict[str, str] | None = None) -> GradeResult: ...
-
-
-def answer_units(text: str) -> list[str]:
-    """The sentence units of an answer that grading and retrieval see (injected ones removed)."""
-    return [u for u in sentences(text) if not is_injection(u)]
 
 
 @dataclass

@@ -15,6 +15,7 @@ from service.grading.text import without_injection
 from service.grading.verdicts import GradeResult
 from service.interview.knowledge import Knowledge
 from service.interview.state import InterviewState, Move
+from service.retrieval.embeddings import normalise
 from service.retrieval.search import Filters
 
 COVERAGE_TO_ADVANCE = 0.6
@@ -98,8 +99,7 @@ def _design_vector(state: InterviewState, kb: Knowledge, turns: int = 4) -> np.n
     vectors = [v for v in (kb.answer_vector(t.text) for t in state.candidate_turns()[-turns:]) if v is not None]
     if not vectors:
         return None
-    mean = np.mean(vectors, axis=0)
-    return mean / max(float(np.linalg.norm(mean)), 1e-12)
+    return normalise(np.mean(vectors, axis=0))
 
 
 def pick_stress(state: InterviewState, kb: Knowledge) -> StressTest | None:

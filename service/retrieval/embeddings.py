@@ -203,7 +203,7 @@ class OpenAIEmbedding(EmbeddingFunction[Documents]):
     def __call__(self, input: Documents) -> Embeddings:
         response = self._get_client().embeddings.create(model=self.model_name, input=list(input))
         vectors = [np.asarray(d.embedding, dtype=np.float32) for d in response.data]
-        return [v / max(float(np.linalg.norm(v)), 1e-12) for v in vectors]
+        return [normalise(v) for v in vectors]
 
     @staticmethod
     def name() -> str:
