@@ -53,10 +53,10 @@ def instrumented(repo: Repo, probe: Probe) -> Iterator[None]:
         return pending
 
     @contextmanager
-    def tx() -> Iterator[Any]:
+    def tx(write: bool = False) -> Iterator[Any]:
         started = time.perf_counter()
         try:
-            with original_tx() as db:
+            with original_tx(write) as db:
                 yield db
         finally:
             probe.db += time.perf_counter() - started

@@ -19,7 +19,9 @@ BENCHMARKS = {
     "prompt_growth": "benchmarks.prompt_growth",
     "ttft": "benchmarks.ttft",
     "concurrency": "benchmarks.concurrency",
+    "scaleout": "benchmarks.scaleout",
 }
+OPT_IN = {"scaleout"}  # starts PostgreSQL and a Chroma server (~4 min): only with --only scaleout
 
 
 def run_one(name: str, quick: bool) -> Result:
@@ -37,11 +39,12 @@ def run_one(name: str, quick: bool) -> Result:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
     parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS), metavar="NAME",
-                        help=f"run only this benchmark (repeatable): {', '.join(BENCHMARKS)}")
+                        help=f"run only this benchmark (repeatable): {', '.join(BENCHMARKS)}; "
+                             f"{', '.join(sorted(OPT_IN))} runs only when named")
     parser.add_argument("--quick", action="store_true", help="smaller samples: a smoke run of about two minutes")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for <timestamp>.json and latest.md")
     args = parser.parse_args(argv)
-    names = [n for n in BENCHMARKS if not args.only or n in args.only]
+    names = [n for n in BENCHMARKS if n in args.only] if args.only else [n for n in BENCHMARKS if n not in OPT_IN]
     meta = {"started": datetime.now().isoformat(timespec="seconds"), "started_ts": time.time(),
             "quick": args.quick, "machine": machine(), "benchmarks": names}
     print(f"mockround benchmarks ({'quick' if args.quick else 'full'}): {', '.join(names)}; "

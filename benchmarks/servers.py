@@ -93,11 +93,18 @@ def fake_model(ttft: float, chunks_per_second: float, chunk_chars: int = 8) -> I
 
 
 @contextmanager
-def app_server(settings: Settings, db: Path, model_url: str | None, timeout: float = 180) -> Iterator[tuple[str, int]]:
-    """``uvicorn service.api.app:create_app`` on a free port; yields (base URL, pid)."""
+def app_server(settings: Settings, db: Path, model_url: str | None, timeout: float = 180,
+               database_url: str | None = None, extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
+    """``uvicorn service.api.app:create_app`` on a free port; yields (base URL, pid).
+
+    The database is the SQLite file ``db`` unless ``database_url`` is given (then ``db`` only
+    names the log file, ``<db>.log``); ``extra_env`` adds settings (e.g. MOCKROUND_CHROMA_URL).
+    """
     port = free_port()
-    env = {**os.environ, "MOCKROUND_DATA_DIR": str(settings.data_dir), "MOCKROUND_DATABASE_URL": f"sqlite:///{db}",
-           "MOCKROUND_LLM": "openai" if model_url else "offline", "MOCKROUND_ALLOW_MODEL_REQUESTS": "1"}
+    env = {**os.environ, "MOCKROUND_DATA_DIR": str(settings.data_dir),
+           "MOCKROUND_DATABASE_URL": database_url or f"sqlite:///{db}",
+           "MOCKROUND_LLM": "openai" if model_url else "offline", "MOCKROUND_ALLOW_MODEL_REQUESTS": "1",
+           **(extra_env or {})}
     if model_url:
         env |= {"OPENAI_BASE_URL": model_url, "OPENAI_API_KEY": "benchmark-fake-key"}
     log = db.with_suffix(".log")

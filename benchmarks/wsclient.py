@@ -105,19 +105,32 @@ class AsyncCandidate:
     """One candidate on an asyncio websocket (hundreds share one event loop)."""
 
     def __init__(self, base: str, created: dict[str, Any]) -> None:
-        self.url = ws_url(base, created)
+        self.created, self.url = created, ws_url(base, created)
         self.ws: Any = None
         self.finished = False
+        self.seq = 0  # the last event seen, so a reconnect asks only for what is new
+
+    async def _recv(self) -> dict[str, Any]:
+        event = json.loads(await asyncio.wait_for(self.ws.recv(), TURN_TIMEOUT_S))
+        self.seq = max(self.seq, int(event.get("seq") or 0))
+        return dict(event)
 
     async def open(self) -> None:
         self.ws = await websockets.connect(self.url, max_size=2**22, open_timeout=60, ping_interval=None)
-        while json.loads(await asyncio.wait_for(self.ws.recv(), TURN_TIMEOUT_S)).get("type") != "phase":
+        while (await self._recv()).get("type") != "phase":
             pass
+
+    async def move_to(self, base: str) -> None:
+        """Disconnect and continue the session on another replica (no sticky sessions)."""
+        await self.close()
+        self.url = ws_url(base, self.created)
+        self.ws = await websockets.connect(f"{self.url}&last_seq={self.seq}", max_size=2**22, open_timeout=60,
+                                           ping_interval=None)
 
     async def answer(self, text: str) -> TurnTiming:
         reader = TurnReader(time.perf_counter())
         await self.ws.send(message(text))
-        while not reader.feed(json.loads(await asyncio.wait_for(self.ws.recv(), TURN_TIMEOUT_S))):
+        while not reader.feed(await self._recv()):
             pass
         self.finished = reader.timing.finished
         return reader.timing

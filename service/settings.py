@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     # at start, embed every rubric item in a background thread, then take the start-up heap out
     # of the garbage collector's way (gc.freeze), so no turn pays for either
     warm_start: bool = True
+    # threads for blocking work (database, model streams); a streaming turn holds one while it
+    # waits for the model's next chunk, so this bounds the turns that can stream at once
+    worker_threads: int = Field(256, ge=8, le=4096)
 
     # the index generation to open; unset = the one named in <data_dir>/index.current
     index_generation: str | None = None

@@ -66,6 +66,42 @@ def test_store_sequences_stay_gapless_under_concurrent_writers(two_repos: tuple[
     assert one.get(sid).created_at.tzinfo is not None  # UTC-aware on SQLite and Postgres alike
 
 
+def test_writers_of_one_process_queue_on_a_lock_and_readers_do_not(two_repos: tuple[Repo, Repo]) -> None:
+    """SQLite: a writing transaction holds its engine's writer lock; reads and other engines do not wait."""
+    one, two = two_repos
+    sid, _ = one.create_session(CASE, "senior", 20, "practice", {})
+    inside, release = threading.Event(), threading.Event()
+
+    def hold_a_write() -> None:
+        with one.tx(write=True):
+            inside.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold_a_write)
+    holder.start()
+    assert inside.wait(10)
+    try:
+        lock = one.writer()
+        if selected_database() == "postgres":
+            assert not hasattr(lock, "acquire")  # row locks do the queueing there
+        else:
+            assert not lock.acquire(blocking=False)  # taken by the open write transaction
+            assert two.writer() is not lock  # another engine stands for another process
+        assert one.get(sid).id == sid  # reading needs no writer lock
+        emitted = threading.Thread(target=one.emit, args=(sid, [{"type": "pong"}]))
+        emitted.start()  # a write of the same engine waits for the lock (SQLite)
+        emitted.join(0.3)
+        assert emitted.is_alive() == (selected_database() != "postgres")
+    finally:
+        release.set()
+        holder.join(10)
+    emitted.join(10)
+    assert [e["type"] for e in one.events_after(sid, 0)] == ["pong"]
+    started = time.perf_counter()
+    with one.writer():  # free again once the transaction has ended
+        assert time.perf_counter() - started < 1.0
+
+
 def test_grading_versions_do_not_collide(two_repos: tuple[Repo, Repo]) -> None:
     one, _ = two_repos
     sid, _ = one.create_session(CASE, "senior", 20, "practice", {})

@@ -44,7 +44,7 @@ class SessionService:
                                                      interview.state.model_dump(mode="json"))
         opening = interview.open(time.time())
         opening.prompt_version = self.prompt_version
-        with self.repo.tx() as db:
+        with self.repo.tx(write=True) as db:
             self.repo.save_state(db, session_id, 0, interview.state.model_dump(mode="json"), "active")
             self.repo.append_events(db, session_id, self._after_turn(interview, opening, None))
         return session_id, token
@@ -127,7 +127,7 @@ class SessionService:
             self.on_turn(turn)
         events = self._after_turn(interview, turn, pending.candidate)
         try:
-            with self.repo.tx() as db:
+            with self.repo.tx(write=True) as db:
                 self.repo.save_state(db, session_id, version, interview.state.model_dump(mode="json"),
                                      "finished" if interview.state.finished else "active")
                 stored = self.repo.append_events(db, session_id, events)
@@ -139,7 +139,7 @@ class SessionService:
         yield from stored
 
     def _fail(self, session_id: str, client_id: str, code: str, message: str) -> Iterator[dict[str, Any]]:
-        with self.repo.tx() as db:
+        with self.repo.tx(write=True) as db:
             stored = self.repo.append_events(db, session_id, [{"type": "error", "code": code, "message": message}])
             self.repo.mark_processed(db, session_id, client_id)
         yield from stored

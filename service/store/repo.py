@@ -6,7 +6,7 @@ import hashlib
 import secrets
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.errors import ConflictError, NotFoundError, StoreError
-from service.store.locks import SessionLocks
+from service.store.locks import SessionLocks, sqlite_writer
 from service.store.models import ClientMessageRow, EventRow, GradingRow, SessionRow, utcnow
 
 GRADING_ATTEMPTS = 5
@@ -37,14 +37,25 @@ class Repo:
         if engine is None:
             raise StoreError("the session factory is not bound to an engine")
         self.locks = SessionLocks(engine)
+        self.writer = sqlite_writer(engine)
 
     def processing_lock(self, session_id: str) -> AbstractContextManager[bool]:
         """Try to become the one worker (in any process) that processes this session's messages."""
         return self.locks.hold(session_id)
 
     @contextmanager
-    def tx(self) -> Iterator[Session]:
-        """One transaction; database errors become StoreError (nothing half-written)."""
+    def tx(self, write: bool = False) -> Iterator[Session]:
+        """One transaction; database errors become StoreError (nothing half-written).
+
+        ``write=True`` marks a transaction that writes. On SQLite, writers of one process then
+        queue on a lock (``locks.sqlite_writer``) instead of in SQLite's busy handler, which
+        sleeps in steps of up to 100 ms and so made a few turns under load that much slower.
+        """
+        with self.writer() if write else nullcontext(), self._tx() as db:
+            yield db
+
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
         db = self.factory()
         try:
             yield db
@@ -69,7 +80,7 @@ class Repo:
                        state: dict[str, Any]) -> tuple[str, str]:
         session_id = "s_" + secrets.token_hex(12)
         token = secrets.token_urlsafe(32)
-        with self.tx() as db:
+        with self.tx(write=True) as db:
             db.add(SessionRow(id=session_id, token_hash=hash_token(token), case_id=case_id, level=level,
                               minutes=minutes, mode=mode, status="active", state=state, version=0,
                               next_seq=1))
@@ -96,7 +107,7 @@ class Repo:
             return list(rows)
 
     def delete_session(self, session_id: str) -> None:
-        with self.tx() as db:
+        with self.tx(write=True) as db:
             # lock the session row first, in the same order as every writer (no deadlock on Postgres)
             found = db.scalar(select(SessionRow.id).where(SessionRow.id == session_id).with_for_update())
             if found is None:
@@ -140,7 +151,7 @@ class Repo:
         return out
 
     def emit(self, session_id: str, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        with self.tx() as db:
+        with self.tx(write=True) as db:
             return self.append_events(db, session_id, events)
 
     def events_after(self, session_id: str, after: int) -> list[dict[str, Any]]:
@@ -162,7 +173,7 @@ class Repo:
         and then nothing is stored (the caller acknowledges the duplicate separately).
         """
         try:
-            with self.tx() as db:
+            with self.tx(write=True) as db:
                 db.add(ClientMessageRow(session_id=session_id, client_id=client_id, type=kind, text=text,
                                         processed=False))
                 db.flush()  # a duplicate client id fails here, before the ack takes a sequence number
@@ -192,7 +203,7 @@ class Repo:
         """Store the next grading version; two writers racing for one number retry (unique constraint)."""
         for attempt in range(GRADING_ATTEMPTS):
             try:
-                with self.tx() as db:
+                with self.tx(write=True) as db:
                     return self.insert_grading(db, session_id, grader, prompt_version, scorecard, verdicts)
             except IntegrityError as exc:
                 if not _unique_violation(exc, "uq_grading_version"):

@@ -1,0 +1,157 @@
+"""Scale-out: stateless replicas on one PostgreSQL and one Chroma server (opt-in: ``--only scaleout``).
+
+Everything is real and started here: a throwaway PostgreSQL (scripts/postgres.sh), ``chroma
+run`` with the bundled corpus ingested into it, and 1 then 2 uvicorn replicas on them, with
+the streaming fake model of the concurrency benchmark. Each candidate is created on replica
+``i % R`` and sends every later answer through the next replica, reconnecting with
+``last_seq`` (no sticky sessions). Also measured: one event append (the write every streamed
+delta makes) on SQLite and on PostgreSQL, side by side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from benchmarks.answers import answer_pool
+from benchmarks.backing import ChromaServer, PostgresServer
+from benchmarks.concurrency import CHUNKS_PER_S, CREATE_CONCURRENCY, MODEL_TTFT_S, Level, run_level
+from benchmarks.report import Result, percentile
+from benchmarks.servers import app_server, bench_settings, cpu_seconds, fake_model
+from benchmarks.wsclient import CASE, AsyncCandidate, create_async
+from service.settings import Settings
+from service.store.db import make_engine, migrate, session_factory
+from service.store.repo import Repo
+
+APPENDS = 300
+
+
+def append_cost(url: str) -> list[float]:
+    """Milliseconds per ``Repo.emit`` of one delta event, sequentially, on a fresh database."""
+    engine = make_engine(url)
+    migrate(engine)
+    repo = Repo(session_factory(engine))
+    sid, _ = repo.create_session(CASE, "senior", 45, "practice", {})
+    times = []
+    for n in range(APPENDS):
+        started = time.perf_counter()
+        repo.emit(sid, [{"type": "interviewer_delta", "turn": 1, "offset": n * 48, "text": "x" * 48}])
+        times.append((time.perf_counter() - started) * 1000)
+    engine.dispose()
+    return times
+
+
+async def roaming(bases: list[str], first: int, created: dict[str, Any], answers: list[str], turns: int,
+                  think: float, level: Level, rng: random.Random) -> None:
+    """One candidate: created on ``bases[first]``, each later answer through the next replica."""
+    cand = AsyncCandidate(bases[first], created)
+    try:
+        await cand.open()
+        await asyncio.sleep(rng.uniform(0, think))
+        for n in range(turns):
+            if n and len(bases) > 1:
+                await cand.move_to(bases[(first + n) % len(bases)])
+            timing = await cand.answer(answers[rng.randrange(len(answers))])
+            if timing.error:
+                level.fail("turn", timing.error)
+            else:
+                level.ttft_ms.append(timing.first_delta_s * 1000)
+            level.fallbacks += timing.fallback is not None
+            if cand.finished:
+                break
+            await asyncio.sleep(think * rng.uniform(0.8, 1.2))
+    except Exception as exc:
+        level.fail("websocket", exc)
+    finally:
+        try:
+            await cand.close()
+        except Exception as exc:
+            level.fail("close", exc)
+
+
+async def run_replicas(bases: list[str], pids: list[int], n: int, turns: int, think: float,
+                       answers: list[str], seed: int) -> Level:
+    level = Level(n)
+    gate = asyncio.Semaphore(CREATE_CONCURRENCY)
+    async with httpx.AsyncClient(timeout=120) as client:
+        async def make(i: int) -> dict[str, Any] | None:
+            async with gate:
+                try:
+                    return await create_async(client, bases[i % len(bases)])
+                except Exception as exc:
+                    level.fail("create", exc)
+                    return None
+        created = await asyncio.gather(*(make(i) for i in range(n)))
+    rng = random.Random(seed)
+    cpu = sum(cpu_seconds(p) for p in pids)
+    await asyncio.gather(*(roaming(bases, i % len(bases), c, answers, turns, think, level, random.Random(rng.random()))
+                           for i, c in enumerate(created) if c))
+    level.cpu_s = sum(cpu_seconds(p) for p in pids) - cpu
+    return level
+
+
+def replicas_figures(res: Result, replicas: int, level: Level, lone_p50: float) -> None:
+    added = [t - lone_p50 for t in level.ttft_ms]
+    errors = len(level.errors) + level.fallbacks
+    tag = f"{replicas} replica{'s' if replicas > 1 else ''}, {level.n} sessions"
+    res.add(f"{tag}: errors", errors, "", "0", errors == 0,
+            f"{len(level.ttft_ms)} turns" + (f"; first: {level.errors[0]}" if level.errors else ""))
+    res.add(f"{tag}: added TTFT p50 / p99", percentile(added, 50), "ms", "", None,
+            f"p99 {percentile(added, 99):.0f} ms; lone median {lone_p50:.0f} ms")
+    res.add(f"{tag}: CPU per answer (all replicas)", level.cpu_s * 1000 / max(1, len(level.ttft_ms)), "ms")
+
+
+def start_replicas(stack: ExitStack, settings: Settings, tmp: Path, count: int, db_url: str, chroma: str,
+                   model_url: str) -> tuple[list[str], list[int]]:
+    started = [stack.enter_context(app_server(settings, tmp / f"replica-{count}-{i}.db", model_url,
+                                              database_url=db_url, extra_env={"MOCKROUND_CHROMA_URL": chroma}))
+               for i in range(count)]
+    return [b for b, _ in started], [p for _, p in started]
+
+
+def run(quick: bool = False, res: Result | None = None) -> Result:
+    """Fill ``res`` (figures added so far survive a failure later in the run)."""
+    from service.retrieval.ingest import ingest
+
+    res = res if res is not None else Result("scaleout")
+    sessions, turns, think = (10, 2, 3.0) if quick else (100, 2, 15.0)
+    answers = answer_pool(CASE)
+    with tempfile.TemporaryDirectory(prefix="bench-scaleout-") as tmp_name, ExitStack() as stack:
+        tmp = Path(tmp_name)
+        pg = PostgresServer().start()
+        stack.callback(pg.stop)
+        chroma = ChromaServer(tmp / "chroma").start()
+        stack.callback(chroma.stop)
+        lite, post = append_cost(f"sqlite:///{tmp / 'append.db'}"), append_cost(pg.create_database())
+        res.add("event append p50, SQLite (WAL)", percentile(lite, 50), "ms", "", None,
+                f"p99 {percentile(lite, 99):.1f} ms over {APPENDS}")
+        res.add("event append p50, PostgreSQL", percentile(post, 50), "ms", "", None,
+                f"p99 {percentile(post, 99):.1f} ms over {APPENDS}")
+        settings = bench_settings(tmp / "data").model_copy(update={"chroma_url": chroma.url})
+        report = ingest(settings)
+        res.add("cold ingest into the Chroma server", report.seconds, "s", "", None, f"{report.chunks} chunks")
+        model_url = stack.enter_context(fake_model(MODEL_TTFT_S, CHUNKS_PER_S))
+        for count in (1, 2):
+            with ExitStack() as replicas:
+                bases, pids = start_replicas(replicas, settings, tmp, count, pg.create_database(), chroma.url,
+                                             model_url)
+                lone = asyncio.run(run_level(bases[0], pids[0], 1, 6 if quick else 12, 0.3, answers, seed=1))
+                level = asyncio.run(run_replicas(bases, pids, sessions, turns, think, answers, seed=count))
+                replicas_figures(res, count, level, percentile(lone.ttft_ms, 50))
+                res.details[str(count)] = {"ttft_ms": level.ttft_ms, "errors": level.errors[:20]}
+    res.notes += [
+        f"PostgreSQL from scripts/postgres.sh (fsync off: a test cluster) and `chroma run`, both on 127.0.0.1; "
+        f"{sessions} candidates per replica count, each created on replica i % R, then {turns} answers "
+        f"{think:.0f} s apart (±20%), every answer after the first sent through the next replica after a "
+        "reconnect with last_seq.",
+        "All replicas, both servers, the fake model and the client share the same 2 CPUs, so a second "
+        "replica shows that sessions move freely under load, not a speed-up.",
+    ]
+    return res
