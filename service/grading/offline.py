@@ -33,7 +33,7 @@ from service.grading.features import (
     item_features,
     mean_direction,
 )
-from service.grading.verdicts import GradeResult, Verdict
+from service.grading.verdicts import GradeResult, Verdict, stance
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 FEATURES = WINDOW_FEATURES
@@ -284,17 +284,4 @@ class OfflineGrader:
             return GradeResult(verdicts=[Verdict(item_id=i.id, met=False, reason="no substantive answer")
                                          for i in items], **flags)
         verdicts = [self.verdict(i, m) for i, m in zip(items, self.matches(prep, items), strict=True)]
-        return GradeResult(verdicts=self._stance(items, verdicts), **flags)
-
-    @staticmethod
-    def _stance(items: list[RubricItem], verdicts: list[Verdict]) -> list[Verdict]:
-        """A 'mistake' whose evidence also proves a met positive item describes the right approach."""
-        kinds = {i.id: i.kind for i in items}
-        positive = {v.evidence for v in verdicts if v.met and v.evidence and kinds[v.item_id] != "common_mistake"}
-        out = []
-        for v in verdicts:
-            if v.met and kinds[v.item_id] == "common_mistake" and v.evidence in positive:
-                v = v.model_copy(update={"met": False, "evidence": None,
-                                         "reason": "the same words meet a positive item"})
-            out.append(v)
-        return out
+        return GradeResult(verdicts=stance(items, verdicts), **flags)

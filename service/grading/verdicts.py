@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from service.corpus.models import RubricItem
+
 VerdictSource = Literal["offline", "llm", "llm_fallback"]
 
 
@@ -32,3 +34,16 @@ class GradeResult(BaseModel):
 
     def by_id(self) -> dict[str, Verdict]:
         return {v.item_id: v for v in self.verdicts}
+
+
+def stance(items: list[RubricItem], verdicts: list[Verdict]) -> list[Verdict]:
+    """A 'mistake' whose evidence also proves a met positive item describes the right approach."""
+    kinds = {i.id: i.kind for i in items}
+    positive = {v.evidence for v in verdicts if v.met and v.evidence and kinds[v.item_id] != "common_mistake"}
+    out = []
+    for v in verdicts:
+        if v.met and kinds[v.item_id] == "common_mistake" and v.evidence in positive:
+            v = v.model_copy(update={"met": False, "evidence": None,
+                                     "reason": "the same words meet a positive item"})
+        out.append(v)
+    return out
