@@ -24,6 +24,11 @@ BENCHMARKS = {
 OPT_IN = {"scaleout"}  # starts PostgreSQL and a Chroma server (~4 min): only with --only scaleout
 
 
+def selected(only: list[str] | None) -> list[str]:
+    """The benchmarks to run, in run order: the named ones, else all but the opt-in ones."""
+    return [n for n in BENCHMARKS if n in only] if only else [n for n in BENCHMARKS if n not in OPT_IN]
+
+
 def run_one(name: str, quick: bool) -> Result:
     started = time.perf_counter()
     result = Result(name)
@@ -44,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller samples: a smoke run of about two minutes")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for <timestamp>.json and latest.md")
     args = parser.parse_args(argv)
-    names = [n for n in BENCHMARKS if n in args.only] if args.only else [n for n in BENCHMARKS if n not in OPT_IN]
+    names = selected(args.only)
     meta = {"started": datetime.now().isoformat(timespec="seconds"), "started_ts": time.time(),
             "quick": args.quick, "machine": machine(), "benchmarks": names}
     print(f"mockround benchmarks ({'quick' if args.quick else 'full'}): {', '.join(names)}; "

@@ -138,3 +138,13 @@ def test_vectorised_matching_equals_the_window_by_window_scan() -> None:
         for match, (u, feats, cues) in zip(grader.matches(prep, items), _scan(grader, prep, items), strict=True):
             assert match.evidence == prep.units[u] and match.window == prep.windows[u] and match.cues == cues, ans.id
             assert np.array_equal(match.features, feats), ans.id
+
+
+def test_event_append_cost_and_scaleout_only_when_named(tmp_path: Path) -> None:
+    """The scale-out benchmark's SQLite half runs here; the benchmark itself starts only with --only."""
+    from benchmarks.scaleout import APPENDS, append_cost
+
+    times = append_cost(f"sqlite:///{tmp_path / 'append.db'}")
+    assert len(times) == APPENDS and all(t > 0 for t in times)
+    assert "scaleout" not in bench_run.selected(None) and "concurrency" in bench_run.selected(None)
+    assert bench_run.selected(["scaleout", "corpus"]) == ["corpus", "scaleout"]
