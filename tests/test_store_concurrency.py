@@ -20,7 +20,7 @@ from service.errors import StoreError
 from service.settings import PROJECT_ROOT
 from service.store.db import make_engine, migrate, normalise_url, session_factory
 from service.store.repo import Repo
-from tests.services import selected_database
+from tests.services import PostgresServer, selected_database
 
 CASE = "clickstream-analytics"
 
@@ -32,8 +32,10 @@ def two_repos(database_url: str) -> Iterator[tuple[Repo, Repo]]:
     engines = [make_engine(database_url) for _ in range(2)]
     migrate(engines[0])
     migrate(engines[1])  # idempotent
-    yield Repo(session_factory(engines[0])), Repo(session_factory(engines[1]))
-    for engine in engines:
+    repos = Repo(session_factory(engines[0])), Repo(session_factory(engines[1]))
+    yield repos
+    for repo, engine in zip(repos, engines, strict=True):
+        repo.locks.close()
         engine.dispose()
 
 
@@ -115,6 +117,22 @@ def test_grading_versions_do_not_collide(two_repos: tuple[Repo, Repo]) -> None:
     assert sorted(versions) == [1, 2, 3, 4, 5, 6]
 
 
+def test_one_process_holds_many_session_locks_and_each_only_once(two_repos: tuple[Repo, Repo]) -> None:
+    """More sessions processed at once than the connection pool has connections (30 on Postgres)."""
+    from contextlib import ExitStack
+
+    one, two = two_repos
+    sids = [one.create_session(CASE, "senior", 20, "practice", {})[0] for _ in range(40)]
+    with ExitStack() as stack:
+        held = [stack.enter_context(one.processing_lock(sid)) for sid in sids]
+        assert all(held)
+        with one.processing_lock(sids[0]) as again, two.processing_lock(sids[1]) as other:
+            assert not again and not other  # a second holder in this process, or in another, is refused
+        assert len(one.events_after(sids[0], 0)) == 0 and one.emit(sids[0], [{"type": "pong"}])  # pool still free
+    with one.processing_lock(sids[0]) as mine, two.processing_lock(sids[1]) as theirs:
+        assert mine and theirs  # all released when their blocks ended
+
+
 HOLDER = """
 import sys, time
 from service.store.db import make_engine, session_factory
@@ -159,3 +177,32 @@ def test_database_urls() -> None:
     assert normalise_url("postgresql://u@db/m") == "postgresql+psycopg://u@db/m"
     with pytest.raises(StoreError, match="unsupported database URL 'mysql'"):
         make_engine("mysql://u@db/m")
+
+
+def test_session_locks_recover_when_the_lock_connection_breaks(postgres_server: PostgresServer) -> None:
+    """Postgres (always, whichever database the suite runs on): one connection holds a process's locks."""
+    import psycopg
+
+    url = postgres_server.create_database()
+    engines = [make_engine(url) for _ in range(2)]
+    migrate(engines[0])
+    one, two = Repo(session_factory(engines[0])), Repo(session_factory(engines[1]))
+    try:
+        sid, _ = one.create_session(CASE, "senior", 20, "practice", {})
+        with one.processing_lock(sid) as mine:
+            assert mine
+            with psycopg.connect(host="127.0.0.1", port=postgres_server.port, user="postgres", dbname="postgres",
+                                 autocommit=True) as admin:  # the server drops the lock connection
+                killed = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_locks "
+                                       "WHERE locktype = 'advisory'").fetchone()
+            assert killed == (1,)
+            with two.processing_lock(sid) as theirs:
+                assert theirs  # the lock died with its connection, so another process may take over
+        with one.processing_lock(sid) as again:  # the release above found the connection gone: no error
+            assert again  # a fresh lock connection, and the lock is free again
+            with two.processing_lock(sid) as theirs:
+                assert not theirs
+    finally:
+        for repo, engine in zip((one, two), engines, strict=True):
+            repo.locks.close()
+            engine.dispose()

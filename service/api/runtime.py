@@ -135,5 +135,7 @@ class Runtime:
             pass
 
     def stop(self) -> None:
+        if self.repo is not None:
+            self.repo.locks.close()
         if self.engine is not None:
             self.engine.dispose()

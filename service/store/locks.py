@@ -4,8 +4,9 @@ Only one worker (in any replica) may process a session's pending messages at a t
 others relay what it stores. The lock must vanish when its holder crashes, so a restarted or
 different replica can take over at once:
 
-- Postgres: a session-level advisory lock on a connection held for the duration; the server
-  drops it when that connection (or the process owning it) goes away.
+- Postgres: a session-level advisory lock, taken on the one connection per process that holds
+  all of that process's session locks (``AdvisoryLocks``); the server drops them when that
+  connection (or the process owning it) goes away.
 - SQLite: ``flock`` on a per-session file next to the database; the kernel drops it when the
   process dies. flock locks belong to an open file, so two threads of one process exclude
   each other too.
@@ -23,7 +24,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.errors import StoreError
@@ -56,6 +57,72 @@ def sqlite_writer(engine: Engine) -> Callable[[], AbstractContextManager[object]
     return lambda: lock
 
 
+class AdvisoryLocks:
+    """Every session lock of this process, held on one Postgres connection.
+
+    A session-level advisory lock lives as long as the connection that took it, so it dies
+    with the process. Holding each one on its own pooled connection made the pool the limit
+    of how many sessions a replica could process at once (with 100 candidates, most turns
+    failed waiting for a connection); one connection holds any number of locks. Postgres lets
+    the connection that holds a lock take it again, so ``held`` keeps two threads of this
+    process apart. If the connection breaks, its locks are gone: ``generation`` moves on and
+    the old holders' releases are skipped (their final writes are still fenced by the
+    state's version check).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.mutex = threading.Lock()
+        self.conn: Connection | None = None
+        self.held: set[int] = set()
+        self.generation = 0
+
+    def _run(self, sql: str, key: int) -> bool:
+        if self.conn is None:
+            self.conn = self.engine.connect()
+            self.generation += 1
+            self.held.clear()
+        try:
+            result = bool(self.conn.execute(text(sql), {"k": key}).scalar())
+            self.conn.commit()
+            return result
+        except SQLAlchemyError:
+            self.conn.invalidate()  # closing the physical connection drops every lock it held
+            self.conn = None
+            raise
+
+    def acquire(self, key: int) -> tuple[bool, int]:
+        """(taken, generation); False when another process, or another thread here, holds it."""
+        with self.mutex:
+            if key in self.held and self.conn is not None:
+                return False, self.generation
+            try:
+                taken = self._run("SELECT pg_try_advisory_lock(:k)", key)
+            except SQLAlchemyError as exc:
+                raise StoreError(f"database unavailable: {str(exc)[:200]}") from exc
+            if taken:
+                self.held.add(key)
+            return taken, self.generation
+
+    def close(self) -> None:
+        """Drop the lock connection (and with it every lock still held): at shutdown."""
+        with self.mutex:
+            if self.conn is not None:
+                self.conn.close()
+                self.conn, self.held = None, set()
+                self.generation += 1
+
+    def release(self, key: int, generation: int) -> None:
+        with self.mutex:
+            if generation != self.generation or key not in self.held:
+                return  # taken on a connection that has since broken: already released
+            self.held.discard(key)
+            try:
+                self._run("SELECT pg_advisory_unlock(:k)", key)
+            except SQLAlchemyError:
+                pass  # the broken connection was invalidated, which released the lock
+
+
 class SessionLocks:
     """try-lock a session for processing; ``with locks.hold(sid) as mine: ...``."""
 
@@ -66,6 +133,7 @@ class SessionLocks:
         self.lock_dir = Path(f"{database}.locks") if database and database != ":memory:" else None
         self._local: set[str] = set()
         self._mutex = threading.Lock()
+        self._pg = AdvisoryLocks(engine) if self.dialect == "postgresql" else None
 
     @contextmanager
     def hold(self, session_id: str) -> Iterator[bool]:
@@ -81,32 +149,12 @@ class SessionLocks:
 
     @contextmanager
     def _advisory(self, session_id: str) -> Iterator[bool]:
-        key = advisory_key(session_id)
-        try:
-            conn = self.engine.connect()
-        except SQLAlchemyError as exc:
-            raise StoreError(f"database unavailable: {str(exc)[:200]}") from exc
-        try:
-            mine = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
-            conn.commit()
-        except SQLAlchemyError as exc:
-            conn.close()
-            raise StoreError(f"database unavailable: {str(exc)[:200]}") from exc
+        mine, generation = self._pg.acquire(advisory_key(session_id))
         try:
             yield mine
         finally:
-            self._release_advisory(conn, key, mine)
-
-    @staticmethod
-    def _release_advisory(conn, key: int, mine: bool) -> None:  # type: ignore[no-untyped-def]
-        try:
             if mine:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                conn.commit()
-        except SQLAlchemyError:
-            conn.invalidate()  # closing the physical connection releases the lock for sure
-        finally:
-            conn.close()
+                self._pg.release(advisory_key(session_id), generation)
 
     def lock_path(self, session_id: str) -> Path:
         if not SAFE_ID.match(session_id) or self.lock_dir is None:
@@ -142,6 +190,11 @@ class SessionLocks:
             if mine:
                 with self._mutex:
                     self._local.discard(session_id)
+
+    def close(self) -> None:
+        """Release what this process still holds (Postgres: closes its lock connection)."""
+        if self._pg is not None:
+            self._pg.close()
 
     def forget(self, session_id: str) -> None:
         """Remove a deleted session's lock file (SQLite only)."""
