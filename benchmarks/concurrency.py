@@ -41,13 +41,17 @@ class Level:
         self.errors.append(f"{where}: {exc if isinstance(exc, str) else type(exc).__name__ + ' ' + str(exc)[:120]}")
 
 
-async def candidate(base_created: tuple[str, dict[str, Any]], answers: list[str], turns: int, think: float,
-                    level: Level, rng: random.Random) -> None:
-    cand = AsyncCandidate(*base_created)
+async def candidate(bases: list[str], first: int, created: dict[str, Any], answers: list[str], turns: int,
+                    think: float, level: Level, rng: random.Random) -> None:
+    """One candidate: created on ``bases[first]``; with several bases each later answer goes
+    through the next one after a reconnect with ``last_seq`` (no sticky sessions)."""
+    cand = AsyncCandidate(bases[first], created)
     try:
         await cand.open()
         await asyncio.sleep(rng.uniform(0, think))
         for n in range(turns):
+            if n and len(bases) > 1:
+                await cand.move_to(bases[(first + n) % len(bases)])
             timing = await cand.answer(answers[rng.randrange(len(answers))])
             if timing.error:
                 level.fail("turn", timing.error)
@@ -89,7 +93,7 @@ async def run_level(base: str, pid: int, n: int, turns: int, think: float, answe
         created = [c for c in await asyncio.gather(*(make() for _ in range(n))) if c]
     rng = random.Random(seed)
     cpu = cpu_seconds(pid)
-    await asyncio.gather(*(candidate((base, c), answers, turns, think, level, random.Random(rng.random()))
+    await asyncio.gather(*(candidate([base], 0, c, answers, turns, think, level, random.Random(rng.random()))
                            for c in created))
     level.cpu_s = cpu_seconds(pid) - cpu
     stop.set()

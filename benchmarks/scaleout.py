@@ -22,10 +22,10 @@ import httpx
 
 from benchmarks.answers import answer_pool
 from benchmarks.backing import ChromaServer, PostgresServer
-from benchmarks.concurrency import CHUNKS_PER_S, CREATE_CONCURRENCY, MODEL_TTFT_S, Level, run_level
+from benchmarks.concurrency import CHUNKS_PER_S, CREATE_CONCURRENCY, MODEL_TTFT_S, Level, candidate, run_level
 from benchmarks.report import Result, percentile
 from benchmarks.servers import app_server, bench_settings, cpu_seconds, fake_model
-from benchmarks.wsclient import CASE, AsyncCandidate, create_async
+from benchmarks.wsclient import CASE, create_async
 from service.settings import Settings
 from service.store.db import make_engine, migrate, session_factory
 from service.store.repo import Repo
@@ -48,34 +48,6 @@ def append_cost(url: str) -> list[float]:
     return times
 
 
-async def roaming(bases: list[str], first: int, created: dict[str, Any], answers: list[str], turns: int,
-                  think: float, level: Level, rng: random.Random) -> None:
-    """One candidate: created on ``bases[first]``, each later answer through the next replica."""
-    cand = AsyncCandidate(bases[first], created)
-    try:
-        await cand.open()
-        await asyncio.sleep(rng.uniform(0, think))
-        for n in range(turns):
-            if n and len(bases) > 1:
-                await cand.move_to(bases[(first + n) % len(bases)])
-            timing = await cand.answer(answers[rng.randrange(len(answers))])
-            if timing.error:
-                level.fail("turn", timing.error)
-            else:
-                level.ttft_ms.append(timing.first_delta_s * 1000)
-            level.fallbacks += timing.fallback is not None
-            if cand.finished:
-                break
-            await asyncio.sleep(think * rng.uniform(0.8, 1.2))
-    except Exception as exc:
-        level.fail("websocket", exc)
-    finally:
-        try:
-            await cand.close()
-        except Exception as exc:
-            level.fail("close", exc)
-
-
 async def run_replicas(bases: list[str], pids: list[int], n: int, turns: int, think: float,
                        answers: list[str], seed: int) -> Level:
     level = Level(n)
@@ -91,8 +63,8 @@ async def run_replicas(bases: list[str], pids: list[int], n: int, turns: int, th
         created = await asyncio.gather(*(make(i) for i in range(n)))
     rng = random.Random(seed)
     cpu = sum(cpu_seconds(p) for p in pids)
-    await asyncio.gather(*(roaming(bases, i % len(bases), c, answers, turns, think, level, random.Random(rng.random()))
-                           for i, c in enumerate(created) if c))
+    await asyncio.gather(*(candidate(bases, i % len(bases), c, answers, turns, think, level,
+                                     random.Random(rng.random())) for i, c in enumerate(created) if c))
     level.cpu_s = sum(cpu_seconds(p) for p in pids) - cpu
     return level
 
