@@ -21,7 +21,7 @@ BENCHMARKS = {
     "concurrency": "benchmarks.concurrency",
     "scaleout": "benchmarks.scaleout",
 }
-OPT_IN = {"scaleout"}  # starts PostgreSQL and a Chroma server (~4 min): only with --only scaleout
+OPT_IN = {"scaleout"}  # starts PostgreSQL, a Chroma server and replicas (~4.5 min): only with --only scaleout
 
 
 def selected(only: list[str] | None) -> list[str]:

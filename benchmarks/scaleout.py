@@ -25,6 +25,7 @@ from benchmarks.backing import ChromaServer, PostgresServer
 from benchmarks.concurrency import CHUNKS_PER_S, CREATE_CONCURRENCY, MODEL_TTFT_S, Level, candidate, run_level
 from benchmarks.report import Result, percentile
 from benchmarks.servers import app_server, bench_settings, cpu_seconds, fake_model
+from benchmarks.takeover import Takeover, takeovers
 from benchmarks.wsclient import CASE, create_async
 from service.settings import Settings
 from service.store.db import make_engine, migrate, session_factory
@@ -80,6 +81,15 @@ def replicas_figures(res: Result, replicas: int, level: Level, lone_p50: float) 
     res.add(f"{tag}: CPU per answer (all replicas)", level.cpu_s * 1000 / max(1, len(level.ttft_ms)), "ms")
 
 
+def takeover_figures(res: Result, kills: list[Takeover]) -> None:
+    first, done = [k.first_delta_ms for k in kills], [k.done_ms for k in kills]
+    res.add("takeover after kill -9 mid-stream: first delta of the redone turn", percentile(first, 50), "ms", "",
+            None, f"max {max(first):.0f} ms over {len(kills)} kills; done p50 {percentile(done, 50):.0f} ms")
+    bad = sum(1 for k in kills if not k.graded or k.done_events != 1)
+    res.add("takeover: answers lost or turns doubled", bad, "", "0", bad == 0, f"{len(kills)} kills")
+    res.details["takeover"] = [vars(k) for k in kills]
+
+
 def start_replicas(stack: ExitStack, settings: Settings, tmp: Path, count: int, db_url: str, chroma: str,
                    model_url: str) -> tuple[list[str], list[int]]:
     started = [stack.enter_context(app_server(settings, tmp / f"replica-{count}-{i}.db", model_url,
@@ -112,12 +122,16 @@ def run(quick: bool = False, res: Result | None = None) -> Result:
         model_url = stack.enter_context(fake_model(MODEL_TTFT_S, CHUNKS_PER_S))
         for count in (1, 2):
             with ExitStack() as replicas:
-                bases, pids = start_replicas(replicas, settings, tmp, count, pg.create_database(), chroma.url,
-                                             model_url)
+                db_url = pg.create_database()
+                bases, pids = start_replicas(replicas, settings, tmp, count, db_url, chroma.url, model_url)
                 lone = asyncio.run(run_level(bases[0], pids[0], 1, 6 if quick else 12, 0.3, answers, seed=1))
                 level = asyncio.run(run_replicas(bases, pids, sessions, turns, think, answers, seed=count))
                 replicas_figures(res, count, level, percentile(lone.ttft_ms, 50))
                 res.details[str(count)] = {"ttft_ms": level.ttft_ms, "errors": level.errors[:20]}
+                if count == 2:
+                    kills = takeovers(settings, tmp, db_url, chroma.url, model_url, bases[1], answers,
+                                      2 if quick else 5)
+                    takeover_figures(res, kills)
     res.notes += [
         f"PostgreSQL from scripts/postgres.sh (fsync off: a test cluster) and `chroma run`, both on 127.0.0.1; "
         f"{sessions} candidates per replica count, each created on replica i % R, then {turns} answers "
@@ -125,5 +139,8 @@ def run(quick: bool = False, res: Result | None = None) -> Result:
         "reconnect with last_seq.",
         "All replicas, both servers, the fake model and the client share the same 2 CPUs, so a second "
         "replica shows that sessions move freely under load, not a speed-up.",
+        "Takeover (benchmarks/takeover.py): a fresh replica gets an answer and is killed with SIGKILL at its "
+        "first interviewer delta; the candidate reconnects to a survivor with last_seq. Times from the "
+        "reconnect; the fake model takes 500 ms to its first chunk, so ~500 ms is the floor.",
     ]
     return res
