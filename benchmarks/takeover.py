@@ -39,7 +39,7 @@ async def one_takeover(victim: str, victim_pid: int, survivor: str, answer: str)
     cand = AsyncCandidate(victim, created)
     await cand.open()
     await cand.ws.send(message(answer))
-    while (await cand._recv()).get("type") != "interviewer_delta":
+    while (await cand.recv()).get("type") != "interviewer_delta":
         pass
     os.kill(victim_pid, signal.SIGKILL)
     with contextlib.suppress(Exception):
@@ -48,7 +48,7 @@ async def one_takeover(victim: str, victim_pid: int, survivor: str, answer: str)
     await cand.move_to(survivor)
     out = Takeover()
     while True:
-        event = await cand._recv()
+        event = await cand.recv()
         now = (time.perf_counter() - started) * 1000
         kind = event.get("type")
         if kind == "interviewer_delta" and event.get("offset") == 0 and not out.first_delta_ms:

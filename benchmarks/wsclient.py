@@ -110,14 +110,14 @@ class AsyncCandidate:
         self.finished = False
         self.seq = 0  # the last event seen, so a reconnect asks only for what is new
 
-    async def _recv(self) -> dict[str, Any]:
+    async def recv(self) -> dict[str, Any]:
         event = json.loads(await asyncio.wait_for(self.ws.recv(), TURN_TIMEOUT_S))
         self.seq = max(self.seq, int(event.get("seq") or 0))
         return dict(event)
 
     async def open(self) -> None:
         self.ws = await websockets.connect(self.url, max_size=2**22, open_timeout=60, ping_interval=None)
-        while (await self._recv()).get("type") != "phase":
+        while (await self.recv()).get("type") != "phase":
             pass
 
     async def move_to(self, base: str) -> None:
@@ -130,7 +130,7 @@ class AsyncCandidate:
     async def answer(self, text: str) -> TurnTiming:
         reader = TurnReader(time.perf_counter())
         await self.ws.send(message(text))
-        while not reader.feed(await self._recv()):
+        while not reader.feed(await self.recv()):
             pass
         self.finished = reader.timing.finished
         return reader.timing
