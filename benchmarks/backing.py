@@ -11,16 +11,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
-import httpx
 import psycopg
 
-from benchmarks.servers import free_port, stop_process
+from benchmarks.servers import free_port, stop_process, tail, wait_http
 from service.settings import PROJECT_ROOT
 
+__all__ = ["CHROMA", "ChromaServer", "PostgresServer", "tail", "wait_http"]
 POSTGRES_SCRIPT = PROJECT_ROOT / "scripts" / "postgres.sh"
 CHROMA = Path(sys.executable).with_name("chroma")
 
@@ -82,23 +81,3 @@ class ChromaServer:
 
     def stop(self) -> None:
         stop_process(self.proc)
-
-
-def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float, log: Path) -> None:
-    """Poll ``url`` until it answers 200; fail with the log's tail if the process dies or time runs out."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode}:\n{tail(log)}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    stop_process(proc)
-    raise RuntimeError(f"{url} did not become ready in {timeout:.0f}s:\n{tail(log)}")
-
-
-def tail(log: Path, chars: int = 3000) -> str:
-    return log.read_text(errors="replace")[-chars:] if log.exists() else "(no log)"

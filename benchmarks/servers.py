@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -115,22 +115,34 @@ def app_server(settings: Settings, db: Path, model_url: str | None, timeout: flo
                                 stderr=err)
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_ready(base, proc, timeout, log)
+        wait_http(f"{base}/readyz", proc, timeout, log, ready=warmed_up)
         yield base, proc.pid
     finally:
         stop_process(proc)
 
 
-def _wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float, log: Path) -> None:
+def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float, log: Path,
+              ready: Callable[[httpx.Response], bool] = lambda r: r.status_code == 200) -> None:
+    """Poll ``url`` until ``ready`` accepts the answer (default: 200); fail with the log's tail
+    if the process dies or time runs out (also used by benchmarks/backing.py and the tests)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise BenchError(f"server exited: {log.read_text(errors='replace')[-1500:]}")
+            raise BenchError(f"{proc.args[0]} exited with {proc.returncode}:\n{tail(log)}")
         try:
-            ready = httpx.get(f"{base}/readyz", timeout=2)
-            if ready.status_code == 200 and ready.json().get("warm") in ("done", "off"):
-                return  # measured after the warm start has finished, as a long-running server is
+            if ready(httpx.get(url, timeout=2)):
+                return
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    raise BenchError(f"server at {base} not ready after {timeout:.0f}s")
+    stop_process(proc)
+    raise BenchError(f"{url} did not become ready in {timeout:.0f}s:\n{tail(log)}")
+
+
+def warmed_up(response: httpx.Response) -> bool:
+    """Ready, and the warm start finished: measured as a long-running server is."""
+    return response.status_code == 200 and response.json().get("warm") in ("done", "off")
+
+
+def tail(log: Path, chars: int = 3000) -> str:
+    return log.read_text(errors="replace")[-chars:] if log.exists() else "(no log)"
