@@ -19,9 +19,8 @@ import hashlib
 import os
 import re
 import threading
-import weakref
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
@@ -35,26 +34,6 @@ SAFE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
 def advisory_key(name: str) -> int:
     """A stable signed 64-bit key for pg_advisory_lock."""
     return int.from_bytes(hashlib.sha256(f"mockround:{name}".encode()).digest()[:8], "big", signed=True)
-
-
-_WRITERS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
-_WRITERS_MUTEX = threading.Lock()
-
-
-def sqlite_writer(engine: Engine) -> Callable[[], AbstractContextManager[object]]:
-    """The lock a writing transaction holds: one per SQLite database in this process.
-
-    SQLite admits one writer at a time; a writer that finds the database locked sleeps in
-    steps of up to 100 ms before it tries again. Queueing on a lock wakes the next writer as
-    soon as the previous one commits. Reentrant, so a writer may call another writer.
-    One lock per engine (a process has one): other engines and processes on the same file
-    still meet SQLite's busy handler. Postgres needs no lock (row locks).
-    """
-    if engine.dialect.name != "sqlite":
-        return nullcontext
-    with _WRITERS_MUTEX:
-        lock = _WRITERS.setdefault(engine, threading.RLock())
-    return lambda: lock
 
 
 class AdvisoryLocks:
@@ -149,12 +128,13 @@ class SessionLocks:
 
     @contextmanager
     def _advisory(self, session_id: str) -> Iterator[bool]:
-        mine, generation = self._pg.acquire(advisory_key(session_id))
+        key = advisory_key(session_id)
+        mine, generation = self._pg.acquire(key)
         try:
             yield mine
         finally:
             if mine:
-                self._pg.release(advisory_key(session_id), generation)
+                self._pg.release(key, generation)
 
     def lock_path(self, session_id: str) -> Path:
         if not SAFE_ID.match(session_id) or self.lock_dir is None:

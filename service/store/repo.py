@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -14,7 +15,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.errors import ConflictError, NotFoundError, StoreError
-from service.store.locks import SessionLocks, sqlite_writer
+from service.store.locks import SessionLocks
 from service.store.models import ClientMessageRow, EventRow, GradingRow, SessionRow, utcnow
 
 GRADING_ATTEMPTS = 5
@@ -37,19 +38,25 @@ class Repo:
         if engine is None:
             raise StoreError("the session factory is not bound to an engine")
         self.locks = SessionLocks(engine)
-        self.writer = sqlite_writer(engine)
+        # SQLite admits one writer at a time, and a writer that finds the database locked sleeps
+        # in steps of up to 100 ms before it tries again; this process's writers queue here
+        # instead and start as soon as the previous one commits. Other processes still meet
+        # SQLite's busy timeout; Postgres needs no lock (row locks order its writers).
+        self._write_lock = threading.RLock() if engine.dialect.name == "sqlite" else None
 
     def processing_lock(self, session_id: str) -> AbstractContextManager[bool]:
         """Try to become the one worker (in any process) that processes this session's messages."""
         return self.locks.hold(session_id)
 
+    def writer(self) -> AbstractContextManager[object]:
+        """The lock a writing transaction holds (reentrant; a no-op on Postgres)."""
+        return self._write_lock if self._write_lock is not None else nullcontext()
+
     @contextmanager
     def tx(self, write: bool = False) -> Iterator[Session]:
         """One transaction; database errors become StoreError (nothing half-written).
 
-        ``write=True`` marks a transaction that writes. On SQLite, writers of one process then
-        queue on a lock (``locks.sqlite_writer``) instead of in SQLite's busy handler, which
-        sleeps in steps of up to 100 ms and so made a few turns under load that much slower.
+        ``write=True`` marks a transaction that writes: it holds ``writer()`` throughout.
         """
         with self.writer() if write else nullcontext(), self._tx() as db:
             yield db
