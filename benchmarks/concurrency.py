@@ -70,32 +70,35 @@ async def candidate(bases: list[str], first: int, created: dict[str, Any], answe
             level.fail("close", exc)
 
 
-async def sample_rss(pid: int, level: Level, stop: asyncio.Event) -> None:
+async def sample_rss(pids: list[int], level: Level, stop: asyncio.Event) -> None:
     while not stop.is_set():
-        level.rss_peak = max(level.rss_peak, rss_kb(pid))
+        level.rss_peak = max(level.rss_peak, sum(rss_kb(p) for p in pids))
         await asyncio.sleep(0.25)
 
 
-async def run_level(base: str, pid: int, n: int, turns: int, think: float, answers: list[str], seed: int) -> Level:
+async def run_level(bases: list[str], pids: list[int], n: int, turns: int, think: float, answers: list[str],
+                    seed: int) -> Level:
+    """``n`` candidates, candidate i created on ``bases[i % len(bases)]`` (and roaming when there are
+    several, see ``candidate``); CPU and RSS are summed over the server processes ``pids``."""
     level = Level(n)
-    level.rss_before = level.rss_peak = rss_kb(pid)
+    level.rss_before = level.rss_peak = sum(rss_kb(p) for p in pids)
     stop = asyncio.Event()
-    sampler = asyncio.create_task(sample_rss(pid, level, stop))
+    sampler = asyncio.create_task(sample_rss(pids, level, stop))
     gate = asyncio.Semaphore(CREATE_CONCURRENCY)
     async with httpx.AsyncClient(timeout=120) as client:
-        async def make() -> dict[str, Any] | None:
+        async def make(i: int) -> dict[str, Any] | None:
             async with gate:
                 try:
-                    return await create_async(client, base)
+                    return await create_async(client, bases[i % len(bases)])
                 except Exception as exc:
                     level.fail("create", exc)
                     return None
-        created = [c for c in await asyncio.gather(*(make() for _ in range(n))) if c]
+        created = await asyncio.gather(*(make(i) for i in range(n)))
     rng = random.Random(seed)
-    cpu = cpu_seconds(pid)
-    await asyncio.gather(*(candidate([base], 0, c, answers, turns, think, level, random.Random(rng.random()))
-                           for c in created))
-    level.cpu_s = cpu_seconds(pid) - cpu
+    cpu = sum(cpu_seconds(p) for p in pids)
+    await asyncio.gather(*(candidate(bases, i % len(bases), c, answers, turns, think, level,
+                                     random.Random(rng.random())) for i, c in enumerate(created) if c))
+    level.cpu_s = sum(cpu_seconds(p) for p in pids) - cpu
     stop.set()
     await sampler
     return level
@@ -126,13 +129,13 @@ def run(quick: bool = False, res: Result | None = None) -> Result:
     answers = answer_pool(CASE)
     with tempfile.TemporaryDirectory(prefix="bench-conc-") as tmp, fake_model(MODEL_TTFT_S, CHUNKS_PER_S) as url, \
             app_server(settings, Path(tmp) / "conc.db", url) as (base, pid):
-        lone = asyncio.run(run_level(base, pid, 1, 8 if quick else 12, 0.3, answers, seed=1))
+        lone = asyncio.run(run_level([base], [pid], 1, 8 if quick else 12, 0.3, answers, seed=1))
         lone_p50 = percentile(lone.ttft_ms, 50)
         res.add("lone session TTFT p50", lone_p50, "ms", "", None,
                 f"p99 {percentile(lone.ttft_ms, 99):.0f} ms over {len(lone.ttft_ms)} turns (baseline)")
         for n in levels:
             started = time.perf_counter()
-            level = asyncio.run(run_level(base, pid, n, turns, think, answers, seed=n))
+            level = asyncio.run(run_level([base], [pid], n, turns, think, answers, seed=n))
             level_figures(res, level, lone_p50, gated=n == 200)
             res.details[str(n)] = {"ttft_ms": level.ttft_ms, "errors": level.errors[:20], "fallbacks": level.fallbacks,
                                    "seconds": round(time.perf_counter() - started, 1)}

@@ -11,22 +11,18 @@ delta makes) on SQLite and on PostgreSQL, side by side.
 from __future__ import annotations
 
 import asyncio
-import random
 import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
-
-import httpx
 
 from benchmarks.answers import answer_pool
 from benchmarks.backing import ChromaServer, PostgresServer
-from benchmarks.concurrency import CHUNKS_PER_S, CREATE_CONCURRENCY, MODEL_TTFT_S, Level, candidate, run_level
+from benchmarks.concurrency import CHUNKS_PER_S, MODEL_TTFT_S, Level, run_level
 from benchmarks.report import Result, percentile
-from benchmarks.servers import app_server, bench_settings, cpu_seconds, fake_model
+from benchmarks.servers import app_server, bench_settings, fake_model
 from benchmarks.takeover import Takeover, takeovers
-from benchmarks.wsclient import CASE, create_async
+from benchmarks.wsclient import CASE
 from service.settings import Settings
 from service.store.db import make_engine, migrate, session_factory
 from service.store.repo import Repo
@@ -47,27 +43,6 @@ def append_cost(url: str) -> list[float]:
         times.append((time.perf_counter() - started) * 1000)
     engine.dispose()
     return times
-
-
-async def run_replicas(bases: list[str], pids: list[int], n: int, turns: int, think: float,
-                       answers: list[str], seed: int) -> Level:
-    level = Level(n)
-    gate = asyncio.Semaphore(CREATE_CONCURRENCY)
-    async with httpx.AsyncClient(timeout=120) as client:
-        async def make(i: int) -> dict[str, Any] | None:
-            async with gate:
-                try:
-                    return await create_async(client, bases[i % len(bases)])
-                except Exception as exc:
-                    level.fail("create", exc)
-                    return None
-        created = await asyncio.gather(*(make(i) for i in range(n)))
-    rng = random.Random(seed)
-    cpu = sum(cpu_seconds(p) for p in pids)
-    await asyncio.gather(*(candidate(bases, i % len(bases), c, answers, turns, think, level,
-                                     random.Random(rng.random())) for i, c in enumerate(created) if c))
-    level.cpu_s = sum(cpu_seconds(p) for p in pids) - cpu
-    return level
 
 
 def replicas_figures(res: Result, replicas: int, level: Level, lone_p50: float) -> None:
@@ -124,8 +99,8 @@ def run(quick: bool = False, res: Result | None = None) -> Result:
             with ExitStack() as replicas:
                 db_url = pg.create_database()
                 bases, pids = start_replicas(replicas, settings, tmp, count, db_url, chroma.url, model_url)
-                lone = asyncio.run(run_level(bases[0], pids[0], 1, 6 if quick else 12, 0.3, answers, seed=1))
-                level = asyncio.run(run_replicas(bases, pids, sessions, turns, think, answers, seed=count))
+                lone = asyncio.run(run_level(bases[:1], pids[:1], 1, 6 if quick else 12, 0.3, answers, seed=1))
+                level = asyncio.run(run_level(bases, pids, sessions, turns, think, answers, seed=count))
                 replicas_figures(res, count, level, percentile(lone.ttft_ms, 50))
                 res.details[str(count)] = {"ttft_ms": level.ttft_ms, "errors": level.errors[:20]}
                 if count == 2:
