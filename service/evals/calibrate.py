@@ -14,6 +14,7 @@ import json
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -166,19 +167,15 @@ def calibrate(corpus_dir: Path, grading_dir: Path, out: Path = CALIBRATION_FILE)
 
 def cross_validate(corpus_dir: Path, grading_dir: Path, folds: int = 4) -> float:
     """Item-level macro-F1 of k-fold cross-validation over the dev answers (answer i in fold i % k)."""
+    from service.evals.grading_suite import grade_rows, item_stats  # it imports this module
+
     corpus = load_corpus(corpus_dir)
     rows = load_dev(grading_dir, corpus)
-    pred: list[bool] = []
-    gold: list[bool] = []
+    graded: list[dict[str, Any]] = []
     for k in range(folds):
-        train = [r for n, r in enumerate(rows) if n % folds != k]
-        grader = local_grader(Calibration.from_dict(fit(train, corpus)))
-        for case, ans in (r for n, r in enumerate(rows) if n % folds == k):
-            items = scope(corpus, case, ans.phase, ans.stress_test)
-            met = grader.grade(ans.answer, items, {"phase": ans.phase}).met_ids()
-            pred += [i.id in met for i in items]
-            gold += [i.id in ans.met for i in items]
-    return macro_f1(pred, gold)
+        grader = local_grader(Calibration.from_dict(fit([r for n, r in enumerate(rows) if n % folds != k], corpus)))
+        graded += grade_rows(grader, corpus, [r for n, r in enumerate(rows) if n % folds == k])
+    return float(item_stats(graded)["macro_f1"])
 
 
 def _window_dict(cal: Calibration) -> dict[str, object]:
