@@ -115,8 +115,11 @@ class AsyncCandidate:
         self.seq = max(self.seq, int(event.get("seq") or 0))
         return dict(event)
 
+    async def _connect(self, url: str) -> None:
+        self.ws = await websockets.connect(url, max_size=2**22, open_timeout=60, ping_interval=None)
+
     async def open(self) -> None:
-        self.ws = await websockets.connect(self.url, max_size=2**22, open_timeout=60, ping_interval=None)
+        await self._connect(self.url)
         while (await self.recv()).get("type") != "phase":
             pass
 
@@ -124,8 +127,7 @@ class AsyncCandidate:
         """Disconnect and continue the session on another replica (no sticky sessions)."""
         await self.close()
         self.url = ws_url(base, self.created)
-        self.ws = await websockets.connect(f"{self.url}&last_seq={self.seq}", max_size=2**22, open_timeout=60,
-                                           ping_interval=None)
+        await self._connect(f"{self.url}&last_seq={self.seq}")
 
     async def answer(self, text: str) -> TurnTiming:
         reader = TurnReader(time.perf_counter())
